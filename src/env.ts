@@ -1,0 +1,22 @@
+import type { Room } from "./durable/room";
+
+/**
+ * Bindings and configuration the worker receives from the runtime.
+ *
+ * Secrets (`BACKEND_PASSWORD`, `TOKEN_SECRET`) come from `wrangler secret put`
+ * in production and from the committed, local-only `.dev.vars` in `npm start`
+ * and tests. They are optional here because a deployment may forget them; the
+ * code that needs them refuses to work without them (see `config.ts`).
+ */
+export interface Env {
+  /** One Durable Object per room. */
+  ROOMS: DurableObjectNamespace<Room>;
+  /** Static files from `public/`. */
+  ASSETS: Fetcher;
+  /** Password a backend presents to `POST /app` to obtain an app token. */
+  BACKEND_PASSWORD?: string;
+  /** HS256 key for app and session tokens; at least 32 characters. */
+  TOKEN_SECRET?: string;
+  /** Session token lifetime in seconds (default 86400). */
+  TOKEN_LIFETIME?: string;
+}

@@ -1,0 +1,38 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** Stable codes of the HTTP API's errors; the README's table lists each with its status. */
+export type ApiErrorCode =
+  | "ERR_INVALID_BODY"
+  | "ERR_MISSING_FIELD"
+  | "ERR_INVALID_APP_NAME"
+  | "ERR_WRONG_PASSWORD"
+  | "ERR_NOT_FOUND"
+  | "ERR_METHOD_NOT_ALLOWED"
+  | "ERR_BODY_TOO_LARGE"
+  | "ERR_UNSUPPORTED_MEDIA_TYPE"
+  | "ERR_NOT_CONFIGURED"
+  | "ERR_INTERNAL";
+
+/**
+ * The one error type of the HTTP edge: a status, a stable code and a message
+ * that `onError` turns into the `{ status, error, response }` envelope.
+ *
+ * @example
+ * throw new ApiError(401, "ERR_WRONG_PASSWORD", "Password is not valid");
+ */
+export class ApiError extends Error {
+  override name = "ApiError";
+
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: ApiErrorCode,
+    message: string,
+    options?: { cause?: unknown; headers?: Record<string, string> },
+  ) {
+    super(message, options);
+    this.headers = options?.headers ?? {};
+  }
+
+  /** Extra response headers, such as `Allow` on a 405. */
+  readonly headers: Record<string, string>;
+}

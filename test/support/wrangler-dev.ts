@@ -1,0 +1,125 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+/** A `wrangler dev` started by a test, serving the project over real TCP on loopback. */
+export interface DevServer {
+  /** e.g. `http://127.0.0.1:40123` */
+  url: string;
+  port: number;
+  /** Everything wrangler printed so far, for failure messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface DevServerOptions {
+  /** Extra `--var NAME:VALUE` bindings, overriding `.dev.vars`. */
+  vars?: Record<string, string>;
+  /** How long to wait for `/health` to answer. */
+  readyTimeoutMs?: number;
+}
+
+const root = resolve(import.meta.dirname, "../..");
+
+/**
+ * Starts `wrangler dev` exactly as `npm start` does, but on a free port and
+ * with a throw-away state directory, and waits until `/health` answers.
+ *
+ * @example
+ * const server = await startDevServer();
+ * await fetch(`${server.url}/health`);
+ * await server.stop();
+ */
+export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const port = await freePort();
+  const persistTo = await mkdtemp(join(tmpdir(), "edge-signaling-e2e-"));
+  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistTo];
+  args.push("--inspector-port", String(await freePort()), "--show-interactive-dev-session=false");
+  for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
+
+  // The wrangler binary itself, in its own process group: killing an npx
+  // wrapper was seen to leave wrangler and workerd serving.
+  const child = spawn(join(root, "node_modules/.bin/wrangler"), args, {
+    cwd: root,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      // Offline machines: do not try to fetch Request.cf or send metrics.
+      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      WRANGLER_SEND_METRICS: "false",
+      NO_COLOR: "1",
+      CI: "true",
+    },
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    await kill(child);
+    await rm(persistTo, { recursive: true, force: true });
+  };
+  try {
+    await waitForHealth(url, child, options.readyTimeoutMs ?? 30_000, () => output);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url, port, output: () => output, stop };
+}
+
+async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number, output: () => string) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`wrangler dev exited with ${child.exitCode}:\n${output()}`);
+    }
+    try {
+      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`wrangler dev did not answer ${url}/health within ${timeoutMs} ms:\n${output()}`);
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  try {
+    process.kill(-child.pid, "SIGTERM");
+  } catch {
+    return; // already gone
+  }
+  const timer = setTimeout(() => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }, 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A port the OS says is free right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === "object") resolvePort(address.port);
+        else reject(new Error("no port"));
+      });
+    });
+  });
+}

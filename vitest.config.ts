@@ -1,0 +1,35 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+/**
+ * Three suites, all run by `npm test`:
+ * - unit:   pure code (protocol, rules, tokens) in Node, milliseconds each;
+ * - worker: the worker and its Durable Objects inside workerd (Miniflare);
+ * - e2e:    `wrangler dev` started for real and driven over TCP from Node.
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node", sequence: { groupOrder: 0 } },
+      },
+      {
+        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+        test: { name: "worker", include: ["test/worker/**/*.test.ts"], sequence: { groupOrder: 1 } },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+          // Each file starts its own wrangler dev; two at once are plenty on 2 cores.
+          maxWorkers: 2,
+          // After the fast suites, so a broken build fails in seconds.
+          sequence: { groupOrder: 2 },
+        },
+      },
+    ],
+  },
+});

@@ -61,10 +61,54 @@ export function readTokenSecret(env: Env): string {
  * parseTokenLifetime(undefined); // 86400
  */
 export function parseTokenLifetime(raw: string | undefined): number {
-  if (raw === undefined || raw.trim() === "") return DEFAULT_TOKEN_LIFETIME_SECONDS;
-  const seconds = Number(raw);
-  if (!Number.isSafeInteger(seconds) || seconds <= 0) {
-    throw new ConfigError(`TOKEN_LIFETIME must be a positive whole number of seconds, got "${raw}"`);
+  return positiveInteger("TOKEN_LIFETIME", raw, DEFAULT_TOKEN_LIFETIME_SECONDS);
+}
+
+/** Engine.IO heartbeat and frame limits; each documented in the README. */
+export interface SocketConfig {
+  /** How often the server pings each socket (ms). One object wake per interval, whatever the socket count. */
+  pingInterval: number;
+  /** How long a client waits past `pingInterval` for a ping before it gives up on the server (ms). */
+  pingTimeout: number;
+  /** Largest WebSocket frame accepted (bytes); larger ones close the socket with 1009. */
+  maxPayload: number;
+  /** Largest `peerinfo` (bytes of JSON); it lives in the socket's 16 KiB attachment. */
+  maxPeerinfoBytes: number;
+  /** Session token lifetime (seconds). */
+  tokenLifetimeSeconds: number;
+}
+
+export const SOCKET_DEFAULTS = {
+  pingInterval: 60_000,
+  pingTimeout: 30_000,
+  maxPayload: 65_536,
+  maxPeerinfoBytes: 4_096,
+} as const;
+
+/**
+ * Reads the socket settings; unset means the default, a bad value is a ConfigError.
+ *
+ * @example readSocketConfig(env).pingInterval // 60000 unless PING_INTERVAL_MS is set
+ */
+export function readSocketConfig(env: Env): SocketConfig {
+  return {
+    pingInterval: positiveInteger("PING_INTERVAL_MS", env.PING_INTERVAL_MS, SOCKET_DEFAULTS.pingInterval),
+    pingTimeout: positiveInteger("PING_TIMEOUT_MS", env.PING_TIMEOUT_MS, SOCKET_DEFAULTS.pingTimeout),
+    maxPayload: positiveInteger("MAX_PAYLOAD_BYTES", env.MAX_PAYLOAD_BYTES, SOCKET_DEFAULTS.maxPayload),
+    maxPeerinfoBytes: Math.min(
+      positiveInteger("MAX_PEERINFO_BYTES", env.MAX_PEERINFO_BYTES, SOCKET_DEFAULTS.maxPeerinfoBytes),
+      // The attachment holds at most 16 KiB, and the rest of the connection's state too.
+      8_192,
+    ),
+    tokenLifetimeSeconds: parseTokenLifetime(env.TOKEN_LIFETIME),
+  };
+}
+
+function positiveInteger(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new ConfigError(`${name} must be a positive whole number, got "${raw}"`);
   }
-  return seconds;
+  return value;
 }

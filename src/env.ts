@@ -19,4 +19,12 @@ export interface Env {
   TOKEN_SECRET?: string;
   /** Session token lifetime in seconds (default 86400). */
   TOKEN_LIFETIME?: string;
+  /** Engine.IO ping interval in ms (default 60000). */
+  PING_INTERVAL_MS?: string;
+  /** Engine.IO ping timeout in ms (default 30000). */
+  PING_TIMEOUT_MS?: string;
+  /** Largest WebSocket frame in bytes (default 65536). */
+  MAX_PAYLOAD_BYTES?: string;
+  /** Largest peerinfo in bytes of JSON (default 4096, at most 8192). */
+  MAX_PEERINFO_BYTES?: string;
 }

@@ -1,0 +1,15 @@
+import type { ConnectionState } from "../socket/connection-state";
+
+/**
+ * The connection state stored on each hibernatable WebSocket. The runtime
+ * keeps attachments across hibernation and eviction, so a woken object reads
+ * its connections from here instead of from memory.
+ */
+export function readConnection(ws: WebSocket): ConnectionState | null {
+  const state = ws.deserializeAttachment() as ConnectionState | null;
+  return state && typeof state.socketId === "string" ? state : null;
+}
+
+export function writeConnection(ws: WebSocket, state: ConnectionState): void {
+  ws.serializeAttachment(state);
+}

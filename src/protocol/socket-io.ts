@@ -1,0 +1,130 @@
+import { Decoder, Encoder, type Packet, PacketType } from "socket.io-parser";
+
+/**
+ * Socket.IO v5 packets, carried inside Engine.IO `message` packets. Pure: no
+ * I/O, never throws on a peer's input.
+ */
+
+/** The only namespace this server serves. */
+export const MAIN_NAMESPACE = "/";
+
+/** A packet from a client, checked for shape; event arguments are still untrusted. */
+export type ClientPacket =
+  | { kind: "connect"; nsp: string; auth: Record<string, unknown> }
+  | { kind: "disconnect"; nsp: string }
+  | { kind: "event"; nsp: string; name: string; args: unknown[]; ackId?: number }
+  /** An answer to an acknowledgement the server asked for; the server never asks, so it is ignored. */
+  | { kind: "ack"; nsp: string; ackId: number };
+
+/** Why a frame was not a usable packet. */
+export type PacketError =
+  | { code: "ERR_INVALID_PACKET"; message: string }
+  | { code: "ERR_BINARY_NOT_SUPPORTED"; message: string };
+
+export type DecodeResult = { ok: true; packet: ClientPacket } | { ok: false; error: PacketError };
+
+const BINARY_REFUSED: PacketError = {
+  code: "ERR_BINARY_NOT_SUPPORTED",
+  message: "Binary attachments are not supported; send JSON",
+};
+
+/**
+ * Decodes the data of one Engine.IO message into a Socket.IO packet.
+ *
+ * @example
+ * decodeClientPacket('2["auth-request","token"]');
+ * // { ok: true, packet: { kind: "event", nsp: "/", name: "auth-request", args: ["token"] } }
+ */
+export function decodeClientPacket(data: string): DecodeResult {
+  // The parser reads "" as a CONNECT (Number("") is 0); no client sends that.
+  if (data === "") return invalid("empty packet");
+  const type = Number(data.charAt(0));
+  // Refused before decoding: the parser would wait for attachments that never come.
+  if (type === PacketType.BINARY_EVENT || type === PacketType.BINARY_ACK) return { ok: false, error: BINARY_REFUSED };
+
+  let packet: Packet | undefined;
+  // A fresh decoder per frame: a decoder keeps state between frames, and
+  // nothing in memory survives hibernation anyway.
+  const decoder = new Decoder();
+  decoder.on("decoded", (decoded: Packet) => {
+    packet = decoded;
+  });
+  try {
+    decoder.add(data);
+  } catch (error) {
+    return invalid(error instanceof Error ? error.message : "unreadable packet");
+  } finally {
+    decoder.destroy();
+  }
+  if (!packet) return invalid("unreadable packet");
+  if (packet.id !== undefined && !Number.isSafeInteger(packet.id)) return invalid("acknowledgement id out of range");
+
+  switch (packet.type) {
+    case PacketType.CONNECT:
+      return {
+        ok: true,
+        packet: { kind: "connect", nsp: packet.nsp, auth: (packet.data as Record<string, unknown>) ?? {} },
+      };
+    case PacketType.DISCONNECT:
+      return { ok: true, packet: { kind: "disconnect", nsp: packet.nsp } };
+    case PacketType.EVENT: {
+      const [name, ...args] = packet.data as unknown[];
+      // The parser also lets numbers through as event names; Socket.IO servers treat those as strings.
+      const event: ClientPacket = { kind: "event", nsp: packet.nsp, name: String(name), args };
+      if (packet.id !== undefined) event.ackId = packet.id;
+      return { ok: true, packet: event };
+    }
+    case PacketType.ACK:
+      return packet.id === undefined
+        ? invalid("acknowledgement without an id")
+        : { ok: true, packet: { kind: "ack", nsp: packet.nsp, ackId: packet.id } };
+    default:
+      return invalid("a client may not send this packet type");
+  }
+}
+
+function invalid(message: string): DecodeResult {
+  return { ok: false, error: { code: "ERR_INVALID_PACKET", message: `Invalid Socket.IO packet: ${message}` } };
+}
+
+const encoder = new Encoder();
+
+function encode(packet: Packet): string {
+  // Only JSON travels here, so the encoder always returns a single string.
+  return encoder.encode(packet)[0] as string;
+}
+
+/**
+ * The server's answer to a successful CONNECT: the socket id is the peer's `peer_id`.
+ *
+ * @example encodeConnectAccept("Xy12") === '0{"sid":"Xy12"}'
+ */
+export function encodeConnectAccept(socketId: string): string {
+  return encode({ type: PacketType.CONNECT, nsp: MAIN_NAMESPACE, data: { sid: socketId } });
+}
+
+/**
+ * A refused CONNECT; the client's `connect_error` handler gets an Error whose
+ * `message` is `message` and whose `data` is `data`.
+ *
+ * @example encodeConnectError("/", "Token is not valid", { code: "ERR_TOKEN_BAD_SIGNATURE" })
+ */
+export function encodeConnectError(nsp: string, message: string, data?: unknown): string {
+  const payload = data === undefined ? { message } : { message, data };
+  return encode({ type: PacketType.CONNECT_ERROR, nsp, data: payload });
+}
+
+/** @example encodeEvent("auth-accept", { token }) === '2["auth-accept",{"token":"..."}]' */
+export function encodeEvent(name: string, data: unknown): string {
+  return encode({ type: PacketType.EVENT, nsp: MAIN_NAMESPACE, data: [name, data] });
+}
+
+/** @example encodeAck(7, { ok: true }) === '37[{"ok":true}]' */
+export function encodeAck(ackId: number, data: unknown): string {
+  return encode({ type: PacketType.ACK, nsp: MAIN_NAMESPACE, id: ackId, data: [data] });
+}
+
+/** Tells the client its socket was disconnected from the namespace by the server. */
+export function encodeDisconnect(): string {
+  return encode({ type: PacketType.DISCONNECT, nsp: MAIN_NAMESPACE });
+}

@@ -1,0 +1,30 @@
+import { failure, refusal } from "../protocol/errors";
+import type { EventResult, IncomingEvent } from "../socket/connection";
+import type { ConnectionState } from "../socket/connection-state";
+import { type AuthServices, authRequest } from "./auth-request";
+
+/** Everything the signaling events need from their host. */
+export type SignalingServices = AuthServices;
+
+/**
+ * Runs one client event by name.
+ *
+ * @example await routeEvent(state, { name: "auth-request", args: [token] }, services);
+ */
+export async function routeEvent(
+  state: ConnectionState,
+  event: IncomingEvent,
+  services: SignalingServices,
+): Promise<EventResult> {
+  switch (event.name) {
+    case "auth-request":
+      return authRequest(state, event.args, services);
+    default: {
+      const error = {
+        ...refusal("ERR_UNKNOWN_EVENT", `Unknown event ${JSON.stringify(event.name)}`),
+        event: event.name,
+      };
+      return { emit: [["signaling-error", error]], outcome: failure(error) };
+    }
+  }
+}

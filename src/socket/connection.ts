@@ -1,0 +1,180 @@
+import { TokenError } from "../auth/token-error";
+import { decodeEngineFrame, encodeEngineMessage, encodeEnginePong } from "../protocol/engine-io";
+import { failure, refusal, SIGNALING_ERRORS } from "../protocol/errors";
+import type { Outcome, Refusal, ServerEventName } from "../protocol/events";
+import {
+  type ClientPacket,
+  decodeClientPacket,
+  encodeAck,
+  encodeConnectAccept,
+  encodeConnectError,
+  encodeEvent,
+  MAIN_NAMESPACE,
+} from "../protocol/socket-io";
+import type { ConnectionState } from "./connection-state";
+
+/** WebSocket close codes this layer uses (RFC 6455, section 7.4.1). */
+export const CLOSE_NORMAL = 1000;
+export const CLOSE_MESSAGE_TOO_BIG = 1009;
+
+/** What one event handler decided: events for this connection, the ack's outcome, a new state. */
+export interface EventResult {
+  emit: Array<[ServerEventName, unknown]>;
+  outcome: Outcome;
+  state?: ConnectionState;
+}
+
+/** An event from a connected client, with untrusted arguments. */
+export interface IncomingEvent {
+  name: string;
+  args: unknown[];
+}
+
+/** What the connection layer needs from the outside world. */
+export interface ConnectionContext {
+  /** Largest frame accepted, in bytes (the open packet's `maxPayload`). */
+  maxPayload: number;
+  /** Checks an app token and returns its app; throws a {@link TokenError}. */
+  verifyAppToken(token: unknown): Promise<{ app: string }>;
+  /** Runs one client event. */
+  handleEvent(state: ConnectionState, event: IncomingEvent): Promise<EventResult>;
+  /** The client left the namespace (DISCONNECT packet): leave its rooms. */
+  handleDisconnect(state: ConnectionState): Promise<void>;
+  now(): number;
+}
+
+/** What to do after a frame: frames to send back, maybe a new state, maybe a close. */
+export interface FrameResult {
+  send: string[];
+  state?: ConnectionState;
+  close?: { code: number; reason: string };
+}
+
+const NOTHING: FrameResult = { send: [] };
+
+/**
+ * Handles one WebSocket frame of a connection. Never throws on a peer's input:
+ * bad frames get a `signaling-error` event, oversized ones a close (1009).
+ *
+ * @example
+ * const result = await handleFrame(state, '42["auth-request","token"]', context);
+ * for (const frame of result.send) ws.send(frame);
+ */
+export async function handleFrame(
+  state: ConnectionState,
+  frame: string | ArrayBuffer,
+  context: ConnectionContext,
+): Promise<FrameResult> {
+  if (frameBytes(frame, context.maxPayload) > context.maxPayload) {
+    return { send: [], close: { code: CLOSE_MESSAGE_TOO_BIG, reason: `frame over ${context.maxPayload} bytes` } };
+  }
+  const decoded = decodeEngineFrame(frame);
+  switch (decoded.kind) {
+    case "ping":
+      return { send: [encodeEnginePong(decoded.data)] };
+    case "pong":
+      return { send: [], state: { ...state, lastPongAt: context.now() } };
+    case "ignored":
+      return NOTHING;
+    case "close":
+      return { send: [], close: { code: CLOSE_NORMAL, reason: "client closed" } };
+    case "binary":
+      return errorFrame(refusal("ERR_BINARY_NOT_SUPPORTED"));
+    case "invalid":
+      return errorFrame(refusal("ERR_INVALID_PACKET", `${SIGNALING_ERRORS.ERR_INVALID_PACKET}: ${decoded.reason}`));
+    case "message": {
+      const packet = decodeClientPacket(decoded.data);
+      if (!packet.ok) return errorFrame(packet.error);
+      return handlePacket(state, packet.packet, context);
+    }
+  }
+}
+
+async function handlePacket(state: ConnectionState, packet: ClientPacket, context: ConnectionContext) {
+  switch (packet.kind) {
+    case "connect":
+      return handleConnect(state, packet, context);
+    case "disconnect":
+      if (packet.nsp !== MAIN_NAMESPACE || !state.connected) return NOTHING;
+      await context.handleDisconnect(state);
+      return { send: [], state: { ...state, connected: false } };
+    case "ack":
+      return NOTHING;
+    case "event": {
+      if (packet.nsp !== MAIN_NAMESPACE || !state.connected) {
+        return errorFrame(refusal("ERR_NOT_CONNECTED"), packet.name, packet.ackId);
+      }
+      const result = await runEvent(state, packet, context);
+      const send = result.emit.map(([name, data]) => message(encodeEvent(name, data)));
+      if (packet.ackId !== undefined) send.push(message(encodeAck(packet.ackId, result.outcome)));
+      return result.state ? { send, state: result.state } : { send };
+    }
+  }
+}
+
+async function runEvent(
+  state: ConnectionState,
+  packet: Extract<ClientPacket, { kind: "event" }>,
+  context: ConnectionContext,
+): Promise<EventResult> {
+  try {
+    return await context.handleEvent(state, { name: packet.name, args: packet.args });
+  } catch (error) {
+    // A bug, not the peer's fault: keep the connection, say so, log the cause.
+    console.error(`[socket ${state.socketId}] event ${JSON.stringify(packet.name)} failed:`, error);
+    const error_ = { ...refusal("ERR_INTERNAL"), event: packet.name };
+    return { emit: [["signaling-error", error_]], outcome: failure(error_) };
+  }
+}
+
+async function handleConnect(
+  state: ConnectionState,
+  packet: Extract<ClientPacket, { kind: "connect" }>,
+  context: ConnectionContext,
+): Promise<FrameResult> {
+  if (packet.nsp !== MAIN_NAMESPACE) {
+    return { send: [message(encodeConnectError(packet.nsp, "Invalid namespace"))] };
+  }
+  const token = packet.auth.token;
+  if (token === undefined) return accept(state);
+  let app: string;
+  try {
+    app = (await context.verifyAppToken(token)).app;
+  } catch (error) {
+    if (!(error instanceof TokenError)) throw error;
+    return { send: [message(encodeConnectError(MAIN_NAMESPACE, "Token is not valid", { code: error.code }))] };
+  }
+  if (state.app !== null && state.app !== app) {
+    return {
+      send: [message(encodeConnectError(MAIN_NAMESPACE, "Token is not valid", { code: "ERR_TOKEN_WRONG_APP" }))],
+    };
+  }
+  return accept({ ...state, app });
+}
+
+function accept(state: ConnectionState): FrameResult {
+  return { send: [message(encodeConnectAccept(state.socketId))], state: { ...state, connected: true } };
+}
+
+function errorFrame(error: Refusal, event?: string, ackId?: number): FrameResult {
+  const data = event === undefined ? error : { ...error, event };
+  const send = [message(encodeEvent("signaling-error", data))];
+  if (ackId !== undefined) send.push(message(encodeAck(ackId, failure(error))));
+  return { send };
+}
+
+function message(socketPacket: string): string {
+  return encodeEngineMessage(socketPacket);
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Size of a frame in bytes, computed only when it could matter: a string of
+ * n UTF-16 units takes at most 3n bytes in UTF-8.
+ */
+function frameBytes(frame: string | ArrayBuffer, limit: number): number {
+  if (typeof frame !== "string") return frame.byteLength;
+  if (frame.length * 3 <= limit) return frame.length;
+  return encoder.encode(frame).byteLength;
+}

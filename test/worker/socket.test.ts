@@ -1,0 +1,142 @@
+import { env, runDurableObjectAlarm, SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { signAppToken } from "../../src/auth/tokens";
+import { roomObjectName } from "../../src/socket/placement";
+import { ackOf, eventOf, openRawSocket } from "./raw-socket";
+
+const secret = env.TOKEN_SECRET as string;
+const roomStub = (app: string, room: string) => env.ROOMS.get(env.ROOMS.idFromName(roomObjectName(app, room)));
+
+describe("the Engine.IO handshake", () => {
+  it("opens with sid, no upgrades and the heartbeat settings", async () => {
+    const socket = await openRawSocket();
+    const open = await socket.next();
+    expect(open.charAt(0)).toBe("0");
+    expect(JSON.parse(open.slice(1))).toEqual({
+      sid: expect.stringMatching(/^[\w-]{20}$/),
+      upgrades: [],
+      pingInterval: 60000,
+      pingTimeout: 30000,
+      maxPayload: 65536,
+    });
+  });
+
+  it.each([
+    ["polling", "/socket.io/?EIO=4&transport=polling", {}, 0],
+    ["EIO=3", "/socket.io/?EIO=3&transport=websocket", { Upgrade: "websocket" }, 5],
+    ["no Upgrade header", "/socket.io/?EIO=4&transport=websocket", {}, 3],
+    ["a room without app", "/socket.io/?EIO=4&transport=websocket&room=x", { Upgrade: "websocket" }, 3],
+  ])("refuses %s at once with 400 { code, message }", async (_label, path, headers, code) => {
+    const res = await SELF.fetch(`https://edge.test${path}`, { headers });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code, message: expect.any(String) });
+  });
+});
+
+describe("Socket.IO CONNECT", () => {
+  it("accepts a valid app token in auth", async () => {
+    const socket = await openRawSocket();
+    await socket.connect({ token: await signAppToken(secret, "demo") });
+  });
+
+  it("answers a forged token with CONNECT_ERROR 'Token is not valid'", async () => {
+    const socket = await openRawSocket();
+    await socket.next();
+    socket.send(`40${JSON.stringify({ token: await signAppToken("forged-secret-forged-secret-012345", "demo") })}`);
+    expect(await socket.next()).toBe('44{"message":"Token is not valid","data":{"code":"ERR_TOKEN_BAD_SIGNATURE"}}');
+  });
+
+  it("answers another namespace with CONNECT_ERROR", async () => {
+    const socket = await openRawSocket();
+    await socket.next();
+    socket.send("40/admin,");
+    expect(await socket.next()).toBe('44/admin,{"message":"Invalid namespace"}');
+  });
+
+  it("refuses, in a room's object, a token of another app", async () => {
+    const socket = await openRawSocket("&app=demo&room=connect-other-app");
+    await socket.next();
+    socket.send(`40${JSON.stringify({ token: await signAppToken(secret, "other") })}`);
+    expect(await socket.next()).toContain("ERR_TOKEN_WRONG_APP");
+  });
+});
+
+describe("events and acks", () => {
+  it("answers auth-request with auth-accept and the ack's outcome", async () => {
+    const socket = await openRawSocket();
+    await socket.connect();
+    const [accept, ack] = await socket.request("auth-request", await signAppToken(secret, "demo"), 7);
+    const [name, data] = eventOf(accept as string);
+    expect(name).toBe("auth-accept");
+    expect(ackOf(ack as string)).toEqual({ ok: true, data });
+  });
+
+  it("keeps a socket healthy after garbage frames", async () => {
+    const socket = await openRawSocket("&app=demo&room=garbage");
+    await socket.connect();
+    const garbage: Array<string | ArrayBuffer> = [
+      "zzz",
+      "4",
+      '42["x",',
+      "0{}",
+      new ArrayBuffer(3),
+      '451-["a",{}]',
+      "42{}",
+    ];
+    for (const frame of garbage) {
+      socket.send(frame);
+      const [name, data] = eventOf(await socket.next());
+      expect(name).toBe("signaling-error");
+      expect(data).toMatchObject({ code: expect.stringMatching(/^ERR_(INVALID_PACKET|BINARY_NOT_SUPPORTED)$/) });
+    }
+    const [accept] = await socket.request("auth-request", await signAppToken(secret, "demo"));
+    expect(eventOf(accept as string)[0]).toBe("auth-accept");
+  });
+
+  it("closes a socket that sends a frame over maxPayload with 1009, and only that socket", async () => {
+    const room = "oversize";
+    const victim = await openRawSocket(`&app=demo&room=${room}`);
+    const bystander = await openRawSocket(`&app=demo&room=${room}`);
+    await victim.connect();
+    await bystander.connect();
+    victim.send(`42["x","${"a".repeat(70_000)}"]`);
+    expect(await victim.closed).toBe(1009);
+    const [accept] = await bystander.request("auth-request", await signAppToken(secret, "demo"));
+    expect(eventOf(accept as string)[0]).toBe("auth-accept");
+  });
+});
+
+describe("heartbeats driven by the alarm", () => {
+  it("pings at each alarm; a pong is answered by the runtime; a socket that stops answering is closed", async () => {
+    const room = "heartbeat";
+    const socket = await openRawSocket(`&app=demo&room=${room}`);
+    await socket.connect();
+
+    expect(await runDurableObjectAlarm(roomStub("demo", room))).toBe(true);
+    expect(await socket.next()).toBe("2");
+    socket.send("3");
+    // The auto-response: the runtime answers the pong with a noop, without the object.
+    expect(await socket.next()).toBe("6");
+
+    expect(await runDurableObjectAlarm(roomStub("demo", room))).toBe(true);
+    expect(await socket.next()).toBe("2"); // still alive: it answered
+    // No pong this time.
+    expect(await runDurableObjectAlarm(roomStub("demo", room))).toBe(true);
+    expect(await socket.closed).toBe(4000);
+    // Nobody left: the object stops scheduling alarms.
+    expect(await runDurableObjectAlarm(roomStub("demo", room))).toBe(false);
+  });
+
+  it("keeps state across the alarm: a socket answers events after pings", async () => {
+    const room = "heartbeat-state";
+    const socket = await openRawSocket(`&app=demo&room=${room}`);
+    await socket.connect();
+    await socket.request("auth-request", await signAppToken(secret, "demo"));
+    await runDurableObjectAlarm(roomStub("demo", room));
+    expect(await socket.next()).toBe("2");
+    socket.send("3");
+    expect(await socket.next()).toBe("6");
+    const [accept] = await socket.request("auth-request", await signAppToken(secret, "demo"), 2);
+    expect(eventOf(accept as string)[0]).toBe("auth-accept");
+  });
+});

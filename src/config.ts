@@ -64,16 +64,24 @@ export function parseTokenLifetime(raw: string | undefined): number {
   return positiveInteger("TOKEN_LIFETIME", raw, DEFAULT_TOKEN_LIFETIME_SECONDS);
 }
 
-/** Engine.IO heartbeat and frame limits; each documented in the README. */
+/** Engine.IO heartbeat, frame and signaling limits; each documented in the README. */
 export interface SocketConfig {
   /** How often the server pings each socket (ms). One object wake per interval, whatever the socket count. */
   pingInterval: number;
   /** How long a client waits past `pingInterval` for a ping before it gives up on the server (ms). */
   pingTimeout: number;
-  /** Largest WebSocket frame accepted (bytes); larger ones close the socket with 1009. */
-  maxPayload: number;
+  /** Largest WebSocket frame accepted (bytes), advertised as Engine.IO's `maxPayload`; larger ones close the socket with 1009. */
+  maxFrameBytes: number;
+  /** Largest `payload` field of a request (bytes of JSON). */
+  maxPayloadBytes: number;
   /** Largest `peerinfo` (bytes of JSON); it lives in the socket's 16 KiB attachment. */
   maxPeerinfoBytes: number;
+  /** Most members in one room. */
+  maxRoomMembers: number;
+  /** Most join requests awaiting one room's owner. */
+  maxPendingRequests: number;
+  /** Most rooms one connection may be in or ask to join at once. */
+  maxRoomsPerSocket: number;
   /** Session token lifetime (seconds). */
   tokenLifetimeSeconds: number;
 }
@@ -81,8 +89,12 @@ export interface SocketConfig {
 export const SOCKET_DEFAULTS = {
   pingInterval: 60_000,
   pingTimeout: 30_000,
-  maxPayload: 65_536,
+  maxFrameBytes: 65_536,
+  maxPayloadBytes: 8_192,
   maxPeerinfoBytes: 4_096,
+  maxRoomMembers: 32,
+  maxPendingRequests: 32,
+  maxRoomsPerSocket: 16,
 } as const;
 
 /**
@@ -91,14 +103,23 @@ export const SOCKET_DEFAULTS = {
  * @example readSocketConfig(env).pingInterval // 60000 unless PING_INTERVAL_MS is set
  */
 export function readSocketConfig(env: Env): SocketConfig {
+  const d = SOCKET_DEFAULTS;
   return {
-    pingInterval: positiveInteger("PING_INTERVAL_MS", env.PING_INTERVAL_MS, SOCKET_DEFAULTS.pingInterval),
-    pingTimeout: positiveInteger("PING_TIMEOUT_MS", env.PING_TIMEOUT_MS, SOCKET_DEFAULTS.pingTimeout),
-    maxPayload: positiveInteger("MAX_PAYLOAD_BYTES", env.MAX_PAYLOAD_BYTES, SOCKET_DEFAULTS.maxPayload),
+    pingInterval: positiveInteger("PING_INTERVAL_MS", env.PING_INTERVAL_MS, d.pingInterval),
+    pingTimeout: positiveInteger("PING_TIMEOUT_MS", env.PING_TIMEOUT_MS, d.pingTimeout),
+    maxFrameBytes: positiveInteger("MAX_FRAME_BYTES", env.MAX_FRAME_BYTES, d.maxFrameBytes),
+    maxPayloadBytes: positiveInteger("MAX_PAYLOAD_BYTES", env.MAX_PAYLOAD_BYTES, d.maxPayloadBytes),
+    // The attachment holds at most 16 KiB, with the rest of the connection's state.
     maxPeerinfoBytes: Math.min(
-      positiveInteger("MAX_PEERINFO_BYTES", env.MAX_PEERINFO_BYTES, SOCKET_DEFAULTS.maxPeerinfoBytes),
-      // The attachment holds at most 16 KiB, and the rest of the connection's state too.
+      positiveInteger("MAX_PEERINFO_BYTES", env.MAX_PEERINFO_BYTES, d.maxPeerinfoBytes),
       8_192,
+    ),
+    maxRoomMembers: positiveInteger("MAX_ROOM_MEMBERS", env.MAX_ROOM_MEMBERS, d.maxRoomMembers),
+    maxPendingRequests: positiveInteger("MAX_PENDING_REQUESTS", env.MAX_PENDING_REQUESTS, d.maxPendingRequests),
+    // Room names ride in the attachment too: 16 of 128 characters, twice, is 4 KiB at most.
+    maxRoomsPerSocket: Math.min(
+      positiveInteger("MAX_ROOMS_PER_SOCKET", env.MAX_ROOMS_PER_SOCKET, d.maxRoomsPerSocket),
+      16,
     ),
     tokenLifetimeSeconds: parseTokenLifetime(env.TOKEN_LIFETIME),
   };

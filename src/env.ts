@@ -23,8 +23,16 @@ export interface Env {
   PING_INTERVAL_MS?: string;
   /** Engine.IO ping timeout in ms (default 30000). */
   PING_TIMEOUT_MS?: string;
-  /** Largest WebSocket frame in bytes (default 65536). */
+  /** Largest WebSocket frame in bytes (default 65536), Engine.IO's maxPayload. */
+  MAX_FRAME_BYTES?: string;
+  /** Largest `payload` field of a request in bytes of JSON (default 8192). */
   MAX_PAYLOAD_BYTES?: string;
   /** Largest peerinfo in bytes of JSON (default 4096, at most 8192). */
   MAX_PEERINFO_BYTES?: string;
+  /** Most members in one room (default 32). */
+  MAX_ROOM_MEMBERS?: string;
+  /** Most join requests awaiting one room's owner (default 32). */
+  MAX_PENDING_REQUESTS?: string;
+  /** Most rooms one connection may be in or ask to join (default 16, at most 16). */
+  MAX_ROOMS_PER_SOCKET?: string;
 }

@@ -1,3 +1,4 @@
+import type { StateUpdate } from "../socket/connection";
 import type { ConnectionState } from "../socket/connection-state";
 
 /**
@@ -12,4 +13,13 @@ export function readConnection(ws: WebSocket): ConnectionState | null {
 
 export function writeConnection(ws: WebSocket, state: ConnectionState): void {
   ws.serializeAttachment(state);
+}
+
+/** Applies a change to the state as stored now, and stores the result. */
+export function updateConnection(ws: WebSocket, update: StateUpdate): ConnectionState | null {
+  const current = readConnection(ws);
+  if (!current) return null;
+  const next = update(current);
+  writeConnection(ws, next);
+  return next;
 }

@@ -59,7 +59,7 @@ export async function authRequest(
   return {
     emit: [["auth-accept", { token: sessionToken }]],
     outcome: success({ token: sessionToken }),
-    state: { ...state, app, authenticated: true, peerinfo: (peerinfo ?? null) as Json },
+    update: (current) => ({ ...current, app, authenticated: true, peerinfo: (peerinfo ?? null) as Json }),
   };
 }
 

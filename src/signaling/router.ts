@@ -2,9 +2,10 @@ import { failure, refusal } from "../protocol/errors";
 import type { EventResult, IncomingEvent } from "../socket/connection";
 import type { ConnectionState } from "../socket/connection-state";
 import { type AuthServices, authRequest } from "./auth-request";
+import { isRoomEvent, type RoomRequestServices, roomRequest } from "./room-requests";
 
 /** Everything the signaling events need from their host. */
-export type SignalingServices = AuthServices;
+export type SignalingServices = AuthServices & RoomRequestServices;
 
 /**
  * Runs one client event by name.
@@ -16,15 +17,8 @@ export async function routeEvent(
   event: IncomingEvent,
   services: SignalingServices,
 ): Promise<EventResult> {
-  switch (event.name) {
-    case "auth-request":
-      return authRequest(state, event.args, services);
-    default: {
-      const error = {
-        ...refusal("ERR_UNKNOWN_EVENT", `Unknown event ${JSON.stringify(event.name)}`),
-        event: event.name,
-      };
-      return { emit: [["signaling-error", error]], outcome: failure(error) };
-    }
-  }
+  if (event.name === "auth-request") return authRequest(state, event.args, services);
+  if (isRoomEvent(event.name)) return roomRequest(state, event.name, event.args, services);
+  const error = { ...refusal("ERR_UNKNOWN_EVENT", `Unknown event ${JSON.stringify(event.name)}`), event: event.name };
+  return { emit: [["signaling-error", error]], outcome: failure(error) };
 }

@@ -23,6 +23,10 @@ export interface ConnectionState {
   authenticated: boolean;
   /** The peer's `peerinfo` from `auth-request`, sent with every event about it. */
   peerinfo: Json;
+  /** Rooms this peer is a member of; left when it disconnects. */
+  rooms: string[];
+  /** Rooms this peer asked to join and awaits an answer from; withdrawn when it disconnects. */
+  requested: string[];
   /** Last pong that reached the object itself (the runtime answers most pongs alone). */
   lastPongAt?: number;
 }
@@ -35,5 +39,5 @@ export interface ConnectionState {
 export function newConnection(
   init: Pick<ConnectionState, "engineId" | "socketId" | "openedAt" | "app">,
 ): ConnectionState {
-  return { ...init, connected: false, authenticated: false, peerinfo: null };
+  return { ...init, connected: false, authenticated: false, peerinfo: null, rooms: [], requested: [] };
 }

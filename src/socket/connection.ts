@@ -17,11 +17,18 @@ import type { ConnectionState } from "./connection-state";
 export const CLOSE_NORMAL = 1000;
 export const CLOSE_MESSAGE_TOO_BIG = 1009;
 
-/** What one event handler decided: events for this connection, the ack's outcome, a new state. */
+/**
+ * A change to a connection's state, applied to the state as it is when the
+ * change is written: other work (a room admitting this peer, say) may have
+ * changed it while the handler awaited.
+ */
+export type StateUpdate = (current: ConnectionState) => ConnectionState;
+
+/** What one event handler decided: events for this connection, the ack's outcome, a state change. */
 export interface EventResult {
   emit: Array<[ServerEventName, unknown]>;
   outcome: Outcome;
-  state?: ConnectionState;
+  update?: StateUpdate;
 }
 
 /** An event from a connected client, with untrusted arguments. */
@@ -43,10 +50,10 @@ export interface ConnectionContext {
   now(): number;
 }
 
-/** What to do after a frame: frames to send back, maybe a new state, maybe a close. */
+/** What to do after a frame: frames to send back, maybe a state change, maybe a close. */
 export interface FrameResult {
   send: string[];
-  state?: ConnectionState;
+  update?: StateUpdate;
   close?: { code: number; reason: string };
 }
 
@@ -72,8 +79,10 @@ export async function handleFrame(
   switch (decoded.kind) {
     case "ping":
       return { send: [encodeEnginePong(decoded.data)] };
-    case "pong":
-      return { send: [], state: { ...state, lastPongAt: context.now() } };
+    case "pong": {
+      const lastPongAt = context.now();
+      return { send: [], update: (current) => ({ ...current, lastPongAt }) };
+    }
     case "ignored":
       return NOTHING;
     case "close":
@@ -90,14 +99,18 @@ export async function handleFrame(
   }
 }
 
-async function handlePacket(state: ConnectionState, packet: ClientPacket, context: ConnectionContext) {
+async function handlePacket(
+  state: ConnectionState,
+  packet: ClientPacket,
+  context: ConnectionContext,
+): Promise<FrameResult> {
   switch (packet.kind) {
     case "connect":
       return handleConnect(state, packet, context);
     case "disconnect":
       if (packet.nsp !== MAIN_NAMESPACE || !state.connected) return NOTHING;
       await context.handleDisconnect(state);
-      return { send: [], state: { ...state, connected: false } };
+      return { send: [], update: (current) => ({ ...current, connected: false, rooms: [], requested: [] }) };
     case "ack":
       return NOTHING;
     case "event": {
@@ -107,7 +120,7 @@ async function handlePacket(state: ConnectionState, packet: ClientPacket, contex
       const result = await runEvent(state, packet, context);
       const send = result.emit.map(([name, data]) => message(encodeEvent(name, data)));
       if (packet.ackId !== undefined) send.push(message(encodeAck(packet.ackId, result.outcome)));
-      return result.state ? { send, state: result.state } : { send };
+      return result.update ? { send, update: result.update } : { send };
     }
   }
 }
@@ -136,7 +149,7 @@ async function handleConnect(
     return { send: [message(encodeConnectError(packet.nsp, "Invalid namespace"))] };
   }
   const token = packet.auth.token;
-  if (token === undefined) return accept(state);
+  if (token === undefined) return accept(state, state.app);
   let app: string;
   try {
     app = (await context.verifyAppToken(token)).app;
@@ -149,11 +162,14 @@ async function handleConnect(
       send: [message(encodeConnectError(MAIN_NAMESPACE, "Token is not valid", { code: "ERR_TOKEN_WRONG_APP" }))],
     };
   }
-  return accept({ ...state, app });
+  return accept(state, app);
 }
 
-function accept(state: ConnectionState): FrameResult {
-  return { send: [message(encodeConnectAccept(state.socketId))], state: { ...state, connected: true } };
+function accept(state: ConnectionState, app: string | null): FrameResult {
+  return {
+    send: [message(encodeConnectAccept(state.socketId))],
+    update: (current) => ({ ...current, connected: true, app }),
+  };
 }
 
 function errorFrame(error: Refusal, event?: string, ackId?: number): FrameResult {

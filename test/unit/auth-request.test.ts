@@ -24,13 +24,13 @@ describe("auth-request", () => {
       app: "demo",
     });
     expect(result.outcome).toEqual({ ok: true, data: { token: data.token } });
-    expect(result.state).toMatchObject({ app: "demo", authenticated: true, peerinfo: null });
+    expect(result.update?.(state())).toMatchObject({ app: "demo", authenticated: true, peerinfo: null });
   });
 
   it("records peerinfo from the object form", async () => {
     const token = await signAppToken(secret, "demo");
     const result = await authRequest(state(), [{ token, peerinfo: { name: "Ann" }, payload: { x: 1 } }], services);
-    expect(result.state?.peerinfo).toEqual({ name: "Ann" });
+    expect(result.update?.(state()).peerinfo).toEqual({ name: "Ann" });
   });
 
   it.each([
@@ -42,7 +42,7 @@ describe("auth-request", () => {
     const result = await authRequest(state(), args, services);
     expect(result.emit).toEqual([["auth-reject", { code: "ERR_INVALID_REQUEST", message: expect.any(String) }]]);
     expect(result.outcome).toMatchObject({ ok: false, error: { code: "ERR_INVALID_REQUEST" } });
-    expect(result.state).toBeUndefined();
+    expect(result.update).toBeUndefined();
   });
 
   it("rejects a peerinfo over the limit", async () => {

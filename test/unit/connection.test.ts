@@ -18,6 +18,16 @@ function context(overrides: Partial<ConnectionContext> = {}): ConnectionContext 
     handleEvent: (state, event) =>
       routeEvent(state, event, {
         maxPeerinfoBytes: 100,
+        maxPayloadBytes: 100,
+        maxRoomsPerSocket: 4,
+        home: "home",
+        newRoomName: () => "generated",
+        verifySessionToken: async () => {},
+        rooms: {
+          request: async () => {
+            throw new Error("no rooms in these tests");
+          },
+        },
         verifyAppToken: (token) => verifyAppToken(secret, token),
         signSessionToken: (binding) => signSessionToken(secret, { ...binding, lifetimeSeconds: 60 }),
       }),
@@ -43,7 +53,7 @@ describe("handleFrame: Engine.IO", () => {
 
   it("records a pong that reaches the object", async () => {
     const result = await handleFrame(fresh(), "3", context());
-    expect(result.state?.lastPongAt).toBe(42);
+    expect(result.update?.(fresh()).lastPongAt).toBe(42);
   });
 
   it("closes on a client close packet", async () => {
@@ -66,7 +76,7 @@ describe("handleFrame: Engine.IO", () => {
   ])("answers %s with a signaling-error and keeps the socket", async (_label, frame, code) => {
     const result = await handleFrame(connected(), frame, context());
     expect(result.close).toBeUndefined();
-    expect(result.state).toBeUndefined();
+    expect(result.update).toBeUndefined();
     expect(packets(result.send)).toEqual([{ type: "2", data: ["signaling-error", expect.objectContaining({ code })] }]);
   });
 });
@@ -75,14 +85,14 @@ describe("handleFrame: CONNECT", () => {
   it("accepts a CONNECT without auth and answers the socket id", async () => {
     const result = await handleFrame(fresh(), "40", context());
     expect(result.send).toEqual(['40{"sid":"s1"}']);
-    expect(result.state).toMatchObject({ connected: true, app: null });
+    expect(result.update?.(fresh())).toMatchObject({ connected: true, app: null });
   });
 
   it("accepts a valid app token and binds the connection to its app", async () => {
     const token = await signAppToken(secret, "demo");
     const result = await handleFrame(fresh(), `40${JSON.stringify({ token })}`, context());
     expect(result.send).toEqual(['40{"sid":"s1"}']);
-    expect(result.state).toMatchObject({ connected: true, app: "demo" });
+    expect(result.update?.(fresh())).toMatchObject({ connected: true, app: "demo" });
   });
 
   it.each([
@@ -101,7 +111,7 @@ describe("handleFrame: CONNECT", () => {
   ])("refuses %s with CONNECT_ERROR 'Token is not valid'", async (_label, makeToken, code) => {
     const result = await handleFrame(fresh(), `40${JSON.stringify({ token: await makeToken() })}`, context());
     expect(packets(result.send)).toEqual([{ type: "4", data: { message: "Token is not valid", data: { code } } }]);
-    expect(result.state).toBeUndefined();
+    expect(result.update).toBeUndefined();
   });
 
   it("refuses a token of another app than the room's", async () => {
@@ -115,7 +125,7 @@ describe("handleFrame: CONNECT", () => {
   it("refuses another namespace with CONNECT_ERROR for that namespace", async () => {
     const result = await handleFrame(fresh(), "40/admin,", context());
     expect(result.send).toEqual(['44/admin,{"message":"Invalid namespace"}']);
-    expect(result.state).toBeUndefined();
+    expect(result.update).toBeUndefined();
   });
 });
 
@@ -164,7 +174,7 @@ describe("handleFrame: events", () => {
     const handleDisconnect = vi.fn(async () => {});
     const result = await handleFrame(connected(), "41", context({ handleDisconnect }));
     expect(handleDisconnect).toHaveBeenCalledOnce();
-    expect(result.state?.connected).toBe(false);
+    expect(result.update?.(connected()).connected).toBe(false);
   });
 
   it("passes a TokenError from CONNECT through only as CONNECT_ERROR", async () => {

@@ -1,0 +1,74 @@
+import type { KvStore } from "../signaling/kv-store";
+
+/**
+ * The signaling rules' store on a Durable Object's SQLite storage: one row
+ * per hash field. Calls are synchronous, and writes within one event are
+ * committed together by the runtime's implicit transaction.
+ */
+export class SqlKvStore implements KvStore {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(
+      `CREATE TABLE IF NOT EXISTS kv_hash (
+         key TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL,
+         PRIMARY KEY (key, field)
+       ) WITHOUT ROWID`,
+    );
+  }
+
+  hget(key: string, field: string): string | null {
+    const row = this.sql
+      .exec<{ value: string }>("SELECT value FROM kv_hash WHERE key = ? AND field = ?", key, field)
+      .toArray()[0];
+    return row ? row.value : null;
+  }
+
+  hset(key: string, field: string, value: string): number {
+    const isNew = this.hget(key, field) === null;
+    this.sql.exec(
+      "INSERT INTO kv_hash (key, field, value) VALUES (?, ?, ?) ON CONFLICT (key, field) DO UPDATE SET value = excluded.value",
+      key,
+      field,
+      value,
+    );
+    return isNew ? 1 : 0;
+  }
+
+  hsetnx(key: string, field: string, value: string): number {
+    return this.sql.exec("INSERT OR IGNORE INTO kv_hash (key, field, value) VALUES (?, ?, ?)", key, field, value)
+      .rowsWritten;
+  }
+
+  hdel(key: string, ...fields: string[]): number {
+    let removed = 0;
+    for (const field of new Set(fields)) {
+      removed += this.sql.exec("DELETE FROM kv_hash WHERE key = ? AND field = ?", key, field).rowsWritten;
+    }
+    return removed;
+  }
+
+  hgetall(key: string): Record<string, string> {
+    const rows = this.sql.exec<{ field: string; value: string }>("SELECT field, value FROM kv_hash WHERE key = ?", key);
+    // fromEntries defines own properties, so a field named "__proto__" stays a field.
+    return Object.fromEntries(Array.from(rows, (row) => [row.field, row.value]));
+  }
+
+  hlen(key: string): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM kv_hash WHERE key = ?", key).one().n;
+  }
+
+  hincrby(key: string, field: string, increment: number): number {
+    const current = this.hget(key, field) ?? "0";
+    if (!/^-?\d+$/.test(current)) throw new Error("ERR hash value is not an integer");
+    const next = Number(current) + increment;
+    this.hset(key, field, String(next));
+    return next;
+  }
+
+  del(...keys: string[]): number {
+    let removed = 0;
+    for (const key of new Set(keys)) {
+      if (this.sql.exec("DELETE FROM kv_hash WHERE key = ?", key).rowsWritten > 0) removed++;
+    }
+    return removed;
+  }
+}

@@ -1,0 +1,191 @@
+import type * as v from "valibot";
+import { TokenError } from "../auth/token-error";
+import { failure, refusal, type SignalingErrorCode } from "../protocol/errors";
+import type { Json, Outcome, ServerEventName } from "../protocol/events";
+import type { EventResult } from "../socket/connection";
+import type { ConnectionState } from "../socket/connection-state";
+import { jsonBytes } from "./json-size";
+import { applyMembership } from "./membership";
+import {
+  parseRequest,
+  RelayIceCandidate,
+  RelaySessionDescription,
+  RoomCreateRequest,
+  RoomJoinAnswer,
+  RoomJoinRequest,
+  RoomLeaveRequest,
+} from "./requests";
+import type { MembershipChange, RoomAction } from "./room-rules";
+import type { Peer, RoomRef } from "./room-store";
+
+/** What a room answers its requester. */
+export interface RoomReply {
+  outcome: Outcome;
+  reply: Array<[ServerEventName, unknown]>;
+  membership?: MembershipChange;
+}
+
+/** Reaches the object of a room: the one handling the request, or another over RPC. */
+export interface RoomGateway {
+  request(ref: RoomRef, actor: Peer, action: RoomAction): Promise<RoomReply>;
+}
+
+export interface RoomRequestServices {
+  /** Checks a session token against this connection; throws {@link TokenError}. */
+  verifySessionToken(token: string, binding: { app: string; connection: string }): Promise<void>;
+  rooms: RoomGateway;
+  /** Id of the object holding this connection's socket. */
+  home: string;
+  /** Largest `payload`, in bytes of JSON. */
+  maxPayloadBytes: number;
+  /** Most rooms one connection may be in or ask to join at once. */
+  maxRoomsPerSocket: number;
+  /** A name for a room created without one. */
+  newRoomName(): string;
+}
+
+/** The room and relay events, and the event each one is refused with. */
+export const ROOM_EVENTS = {
+  "room-create-request": "room-create-reject",
+  "room-join-request": "room-join-reject",
+  "room-join-accept": "signaling-error",
+  "room-join-reject": "signaling-error",
+  "room-leave-request": "signaling-error",
+  "relay-session-description": "signaling-error",
+  "relay-ice-candidate": "signaling-error",
+} as const satisfies Record<string, ServerEventName>;
+
+export type RoomEventName = keyof typeof ROOM_EVENTS;
+
+export function isRoomEvent(name: string): name is RoomEventName {
+  return Object.hasOwn(ROOM_EVENTS, name);
+}
+
+/**
+ * Runs a room or relay request: checks its session token (anything wrong:
+ * `unauthorized`, nothing else happens), validates it, and hands it to the
+ * room's object.
+ *
+ * @example await roomRequest(state, "room-join-request", [{ auth, room: "lobby" }], services);
+ */
+export async function roomRequest(
+  state: ConnectionState,
+  event: RoomEventName,
+  args: unknown[],
+  services: RoomRequestServices,
+): Promise<EventResult> {
+  const request = args[0];
+  const auth = typeof request === "object" && request !== null ? (request as { auth?: unknown }).auth : undefined;
+  try {
+    if (typeof auth !== "string" || auth === "") throw new TokenError("ERR_TOKEN_MALFORMED", "auth is missing");
+    // A connection that never passed auth-request has no app, so no token can match it.
+    await services.verifySessionToken(auth, { app: state.app ?? "", connection: state.socketId });
+  } catch (error) {
+    if (!(error instanceof TokenError)) throw error;
+    const denied = refusal(error.code);
+    return { emit: [["unauthorized", denied]], outcome: failure(denied) };
+  }
+
+  const parsed = parse(event, request);
+  if (!parsed.ok) return refuse(event, "ERR_INVALID_REQUEST", parsed.message);
+  const { room, action } = parsed;
+  const payload = "payload" in action ? action.payload : null;
+  if (jsonBytes(payload) > services.maxPayloadBytes) {
+    return refuse(event, "ERR_PAYLOAD_TOO_LARGE", `payload must be JSON of at most ${services.maxPayloadBytes} bytes`);
+  }
+  if (
+    (action.kind === "create" || action.kind === "join-request") &&
+    state.rooms.length + state.requested.length >= services.maxRoomsPerSocket
+  ) {
+    return refuse(event, "ERR_TOO_MANY_ROOMS", `A connection may be in at most ${services.maxRoomsPerSocket} rooms`);
+  }
+
+  const ref = { app: state.app as string, room: room ?? services.newRoomName() };
+  const actor: Peer = { id: state.socketId, home: services.home, peerinfo: state.peerinfo };
+  const answer = await services.rooms.request(ref, actor, action);
+  const result: EventResult = {
+    emit: answer.reply.map(([name, data]) => [
+      name,
+      name === "signaling-error" ? { ...(data as object), event } : data,
+    ]),
+    outcome: answer.outcome,
+  };
+  const change = answer.membership;
+  if (change) result.update = (current) => applyMembership(current, ref.room, change);
+  return result;
+}
+
+type Parsed = { ok: true; room: string | undefined; action: RoomAction } | { ok: false; message: string };
+
+function parse(event: RoomEventName, request: unknown): Parsed {
+  switch (event) {
+    case "room-create-request":
+      return map(RoomCreateRequest, request, (r) => ({
+        room: r.room,
+        action: { kind: "create", payload: json(r.payload) },
+      }));
+    case "room-join-request":
+      return map(RoomJoinRequest, request, (r) => ({
+        room: r.room,
+        action: { kind: "join-request", payload: json(r.payload) },
+      }));
+    case "room-join-accept":
+    case "room-join-reject":
+      return map(RoomJoinAnswer, request, (r) => ({
+        room: r.room,
+        action: {
+          kind: "join-answer",
+          accept: event === "room-join-accept",
+          candidate: r.peer_id,
+          payload: json(r.payload),
+        },
+      }));
+    case "room-leave-request":
+      return map(RoomLeaveRequest, request, (r) => ({
+        room: r.room,
+        action: { kind: "leave", payload: json(r.payload) },
+      }));
+    case "relay-session-description":
+      return map(RelaySessionDescription, request, (r) => ({
+        room: r.room,
+        action: {
+          kind: "relay",
+          what: "session-description",
+          to: r.to,
+          body: json(r.session_description),
+          payload: json(r.payload),
+        },
+      }));
+    case "relay-ice-candidate":
+      return map(RelayIceCandidate, request, (r) => ({
+        room: r.room,
+        action: {
+          kind: "relay",
+          what: "ice-candidate",
+          to: r.to,
+          body: json(r.ice_candidate),
+          payload: json(r.payload),
+        },
+      }));
+  }
+}
+
+function map<S extends v.GenericSchema>(
+  schema: S,
+  request: unknown,
+  build: (value: v.InferOutput<S>) => { room: string | undefined; action: RoomAction },
+): Parsed {
+  const parsed = parseRequest(schema, request);
+  return parsed.ok ? { ok: true, ...build(parsed.value) } : parsed;
+}
+
+/** Values from a decoded frame are JSON already; absent ones travel as null. */
+function json(value: unknown): Json {
+  return value === undefined ? null : (value as Json);
+}
+
+function refuse(event: RoomEventName, code: SignalingErrorCode, message: string): EventResult {
+  const error = refusal(code, message);
+  const name = ROOM_EVENTS[event];
+  return { emit: [[name, name === "signaling-error" ? { ...error, event } : error]], outcome: failure(error) };
+}

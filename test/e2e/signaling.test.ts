@@ -1,0 +1,295 @@
+import { SignJWT } from "jose";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { fetchAppToken } from "../support/app-token";
+import { connectPeer, type TestPeer } from "../support/peer";
+import { type DevServer, startDevServer } from "../support/wrangler-dev";
+
+// The local-only secret from .dev.vars, to mint tokens the way a forger who knew it could.
+const LOCAL_TOKEN_SECRET = "local-only-token-secret-do-not-deploy-0123456789";
+
+type Placement = "room" | "own";
+
+describe("signaling through wrangler dev with real socket.io-clients", () => {
+  let server: DevServer;
+  let appToken: string;
+  const peers: TestPeer[] = [];
+  let roomCounter = 0;
+
+  beforeAll(async () => {
+    server = await startDevServer();
+    appToken = await fetchAppToken(server.url, "demo-chat-test");
+  });
+  afterEach(() => {
+    for (const peer of peers.splice(0)) peer.close();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  async function peer(name: string, placement: Placement, room: string, token = appToken, app = "demo-chat-test") {
+    const connected = await connectPeer({
+      url: server.url,
+      appToken: token,
+      peerinfo: { name },
+      ...(placement === "room" ? { query: { app, room } } : {}),
+    });
+    peers.push(connected);
+    return connected;
+  }
+
+  describe.each([
+    ["sockets that name the room at connect", ["room", "room", "room"]],
+    ["sockets that name no room", ["own", "own", "own"]],
+    ["a mix of both", ["room", "own", "room"]],
+  ] as Array<[string, Placement[]]>)("the whole call set-up of three peers, with %s", (_label, placements) => {
+    it("creates, asks, accepts one, rejects one, relays, leaves, and hands the room over", async () => {
+      const room = `call-${++roomCounter}-${placements.join("-")}`;
+      const [alice, bob, carol] = [
+        await peer("alice", placements[0] as Placement, room),
+        await peer("bob", placements[1] as Placement, room),
+        await peer("carol", placements[2] as Placement, room),
+      ] as [TestPeer, TestPeer, TestPeer];
+
+      // Alice creates the room.
+      expect(await alice.socket.emitWithAck("room-create-request", { auth: alice.session, room })).toEqual({
+        ok: true,
+        data: { room },
+      });
+      expect(await alice.next("room-create-accept")).toEqual({ room });
+
+      // Bob and Carol ask; Alice sees both requests with their peerinfo and payload.
+      bob.socket.emit("room-join-request", { auth: bob.session, room, payload: { user_login: "bob" } });
+      carol.socket.emit("room-join-request", { auth: carol.session, room });
+      expect(await alice.next("room-join-request", (d) => d.peer_id === bob.id)).toEqual({
+        room,
+        peer_id: bob.id,
+        peerinfo: { name: "bob" },
+        payload: { user_login: "bob" },
+      });
+      await alice.next("room-join-request", (d) => d.peer_id === carol.id);
+
+      // Alice accepts Bob: Bob learns who is there, Alice learns Bob joined.
+      alice.socket.emit("room-join-accept", { auth: alice.session, room, peer_id: bob.id, to: bob.id });
+      expect(await bob.next("room-join-accept")).toEqual({
+        room,
+        peer_id: bob.id,
+        peers: [alice.id],
+        peersinfo: { [alice.id]: { name: "alice" } },
+        payload: null,
+      });
+      expect(await alice.next("room-user-join")).toEqual({ room, peer_id: bob.id, peerinfo: { name: "bob" } });
+
+      // Alice rejects Carol.
+      alice.socket.emit("room-join-reject", { auth: alice.session, room, peer_id: carol.id, to: carol.id });
+      expect(await carol.next("room-join-reject")).toMatchObject({
+        room,
+        code: "ERR_JOIN_REJECTED",
+        message: expect.any(String),
+      });
+
+      // Offer, answer and candidates, with the sender's id and peerinfo.
+      const offer = { type: "offer", sdp: "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n" };
+      alice.socket.emit("relay-session-description", {
+        auth: alice.session,
+        room,
+        to: bob.id,
+        peer_id: bob.id,
+        session_description: offer,
+      });
+      expect(await bob.next("session-description")).toEqual({
+        room,
+        peer_id: alice.id,
+        session_description: offer,
+        peerinfo: { name: "alice" },
+        payload: null,
+      });
+      const answer = { type: "answer", sdp: "v=0\r\n" };
+      bob.socket.emit("relay-session-description", {
+        auth: bob.session,
+        room,
+        to: alice.id,
+        peer_id: alice.id,
+        session_description: answer,
+      });
+      expect(await alice.next("session-description")).toMatchObject({
+        peer_id: bob.id,
+        session_description: answer,
+        peerinfo: { name: "bob" },
+      });
+      const candidate = { candidate: "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host", sdpMLineIndex: 0 };
+      for (const [from, to] of [
+        [alice, bob],
+        [bob, alice],
+      ] as Array<[TestPeer, TestPeer]>) {
+        const ack = await from.socket.emitWithAck("relay-ice-candidate", {
+          auth: from.session,
+          room,
+          to: to.id,
+          ice_candidate: candidate,
+          payload: { n: 1 },
+        });
+        expect(ack).toEqual({ ok: true, data: { room, to: to.id } });
+        expect(await to.next("ice-candidate")).toEqual({
+          room,
+          peer_id: from.id,
+          ice_candidate: candidate,
+          peerinfo: { name: from === alice ? "alice" : "bob" },
+          payload: { n: 1 },
+        });
+      }
+
+      // Carol, rejected, cannot relay into the room.
+      const refused = await carol.socket.emitWithAck("relay-ice-candidate", {
+        auth: carol.session,
+        room,
+        to: alice.id,
+        ice_candidate: candidate,
+      });
+      expect(refused).toMatchObject({ ok: false, error: { code: "ERR_NOT_MEMBER" } });
+      expect(await carol.next("signaling-error")).toMatchObject({
+        code: "ERR_NOT_MEMBER",
+        event: "relay-ice-candidate",
+      });
+
+      // Alice leaves: Bob sees her go and inherits the room.
+      expect(await alice.socket.emitWithAck("room-leave-request", { auth: alice.session, room })).toEqual({
+        ok: true,
+        data: { room },
+      });
+      expect(await bob.next("room-user-leave")).toEqual({ room, peer_id: alice.id, peerinfo: { name: "alice" } });
+      expect(await bob.next("room-owner-change")).toEqual({ room, peer_id: bob.id, peerinfo: { name: "bob" } });
+
+      // Carol asks again; the new owner answers.
+      carol.socket.emit("room-join-request", { auth: carol.session, room });
+      await bob.next("room-join-request", (d) => d.peer_id === carol.id);
+      bob.socket.emit("room-join-accept", { auth: bob.session, room, peer_id: carol.id, to: carol.id });
+      expect(await carol.next("room-join-accept")).toMatchObject({
+        peers: [bob.id],
+        peersinfo: { [bob.id]: { name: "bob" } },
+      });
+
+      // Bob disconnects: Carol sees him leave and owns the room.
+      bob.close();
+      expect(await carol.next("room-user-leave")).toEqual({ room, peer_id: bob.id, peerinfo: { name: "bob" } });
+      expect(await carol.next("room-owner-change")).toEqual({ room, peer_id: carol.id, peerinfo: { name: "carol" } });
+
+      // Carol leaves last: the room is gone and its name is free.
+      await carol.socket.emitWithAck("room-leave-request", { auth: carol.session, room });
+      const again = await alice.socket.emitWithAck("room-create-request", { auth: alice.session, room });
+      expect(again).toEqual({ ok: true, data: { room } });
+    });
+  });
+
+  it("keeps apps apart: two apps, one room name, two rooms", async () => {
+    const otherToken = await fetchAppToken(server.url, "other-app");
+    const room = "tenancy-lobby";
+    const mine = await peer("mine", "room", room);
+    const theirs = await peer("theirs", "room", room, otherToken, "other-app");
+    expect(await mine.socket.emitWithAck("room-create-request", { auth: mine.session, room })).toMatchObject({
+      ok: true,
+    });
+    expect(await theirs.socket.emitWithAck("room-create-request", { auth: theirs.session, room })).toMatchObject({
+      ok: true,
+    });
+    await mine.next("room-create-accept");
+    // A peer of the other app cannot reach into my room, even knowing my id.
+    const relay = await theirs.socket.emitWithAck("relay-ice-candidate", {
+      auth: theirs.session,
+      room,
+      to: mine.id,
+      ice_candidate: {},
+    });
+    expect(relay).toMatchObject({ ok: false, error: { code: "ERR_PEER_NOT_IN_ROOM" } });
+    expect(mine.pending()).toEqual([]);
+  });
+
+  describe("session tokens", () => {
+    const sign = (claims: Record<string, unknown>, secret = LOCAL_TOKEN_SECRET, expiresAt?: number) => {
+      const jwt = new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: "session+jwt" }).setIssuedAt();
+      if (expiresAt !== undefined) jwt.setExpirationTime(expiresAt);
+      return jwt.sign(new TextEncoder().encode(secret));
+    };
+
+    it.each([
+      [
+        "forged",
+        (p: TestPeer) =>
+          sign(
+            { app: "demo-chat-test", cid: p.id },
+            "a-forger-guessing-the-secret-0123456789",
+            Math.floor(Date.now() / 1000) + 60,
+          ),
+        "ERR_TOKEN_BAD_SIGNATURE",
+      ],
+      [
+        "expired",
+        (p: TestPeer) =>
+          sign({ app: "demo-chat-test", cid: p.id }, LOCAL_TOKEN_SECRET, Math.floor(Date.now() / 1000) - 10),
+        "ERR_TOKEN_EXPIRED",
+      ],
+      [
+        "cross-app",
+        (p: TestPeer) => sign({ app: "other-app", cid: p.id }, LOCAL_TOKEN_SECRET, Math.floor(Date.now() / 1000) + 60),
+        "ERR_TOKEN_WRONG_APP",
+      ],
+      [
+        "cross-connection",
+        (_p: TestPeer, other: TestPeer) => Promise.resolve(other.session),
+        "ERR_TOKEN_WRONG_CONNECTION",
+      ],
+    ])("refuses a %s session token with unauthorized, doing nothing", async (_label, makeToken, code) => {
+      const room = `tokens-${++roomCounter}`;
+      const victim = await peer("victim", "own", room);
+      const other = await peer("other", "own", room);
+      const auth = await makeToken(victim, other);
+      const outcome = await victim.socket.emitWithAck("room-create-request", { auth, room });
+      expect(outcome).toMatchObject({ ok: false, error: { code } });
+      expect(await victim.next("unauthorized")).toEqual({ code, message: "Token is not valid" });
+      // Nothing happened: the room was not created.
+      expect(await other.socket.emitWithAck("room-create-request", { auth: other.session, room })).toMatchObject({
+        ok: true,
+      });
+    });
+  });
+
+  it("keeps a healthy room intact while another socket in its object sends garbage", async () => {
+    const room = "garbage-proof";
+    const alice = await peer("alice", "room", room);
+    const bob = await peer("bob", "room", room);
+    await alice.socket.emitWithAck("room-create-request", { auth: alice.session, room });
+    bob.socket.emit("room-join-request", { auth: bob.session, room });
+    await alice.next("room-join-request");
+    await alice.socket.emitWithAck("room-join-accept", { auth: alice.session, room, peer_id: bob.id, to: bob.id });
+    await bob.next("room-join-accept");
+
+    // A raw WebSocket in the same room's object, speaking garbage.
+    const { WebSocket } = await import("ws");
+    const raw = new WebSocket(
+      `${server.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket&app=demo-chat-test&room=${room}`,
+    );
+    await new Promise((resolve) => raw.once("message", resolve));
+    raw.send("40");
+    for (const frame of [
+      "zzz",
+      '42["room-join-accept",{"room":5}]',
+      '42["relay-ice-candidate","x"]',
+      "4{{{{",
+      '451-["x",{}]',
+      Buffer.from([1, 2, 3]),
+    ]) {
+      raw.send(frame);
+    }
+    raw.send(`42["x","${"a".repeat(70_000)}"]`);
+    await new Promise((resolve) => raw.once("close", resolve));
+
+    const candidate = { candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host", sdpMLineIndex: 0 };
+    const ack = await alice.socket.emitWithAck("relay-ice-candidate", {
+      auth: alice.session,
+      room,
+      to: bob.id,
+      ice_candidate: candidate,
+    });
+    expect(ack).toMatchObject({ ok: true });
+    expect(await bob.next("ice-candidate")).toMatchObject({ peer_id: alice.id, ice_candidate: candidate });
+  });
+});

@@ -1,0 +1,80 @@
+import { io, type Socket } from "socket.io-client";
+import type { ClientToServerEvents, ServerToClientEvents } from "../../src/protocol/events";
+
+export type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/** A socket.io-client peer that records every event, so a test never misses one sent before it looked. */
+export interface TestPeer {
+  socket: Client;
+  id: string;
+  /** The session token from auth-accept. */
+  session: string;
+  /** The next recorded event of this name (and matching `where`), waiting up to 5 s for it. */
+  next<T = Record<string, unknown>>(event: string, where?: (data: T) => boolean): Promise<T>;
+  /** Events received so far and not yet taken by `next`. */
+  pending(): Array<[string, unknown]>;
+  close(): void;
+}
+
+export interface PeerOptions {
+  url: string;
+  appToken: string;
+  peerinfo?: unknown;
+  /** Handshake query: `{ app, room }` places the socket in that room's object. */
+  query?: Record<string, string>;
+}
+
+/**
+ * Connects as the original README does: connect, then `auth-request` with
+ * the app token (and peerinfo), keeping the session token from auth-accept.
+ */
+export async function connectPeer(options: PeerOptions): Promise<TestPeer> {
+  const socket: Client = io(options.url, {
+    transports: ["websocket"],
+    reconnection: false,
+    forceNew: true,
+    auth: { token: options.appToken },
+    ...(options.query ? { query: options.query } : {}),
+  });
+  const inbox: Array<[string, unknown]> = [];
+  const waiters: Array<{ event: string; where: (data: unknown) => boolean; resolve: (data: unknown) => void }> = [];
+  socket.onAny((event: string, data: unknown) => {
+    const index = waiters.findIndex((w) => w.event === event && w.where(data));
+    if (index >= 0) waiters.splice(index, 1)[0]?.resolve(data);
+    else inbox.push([event, data]);
+  });
+
+  const next = <T>(event: string, where: (data: T) => boolean = () => true): Promise<T> => {
+    const index = inbox.findIndex(([name, data]) => name === event && where(data as T));
+    if (index >= 0) return Promise.resolve(inbox.splice(index, 1)[0]?.[1] as T);
+    return new Promise<T>((resolve, reject) => {
+      const waiter = { event, where: where as (data: unknown) => boolean, resolve: resolve as (data: unknown) => void };
+      waiters.push(waiter);
+      setTimeout(() => {
+        const at = waiters.indexOf(waiter);
+        if (at < 0) return;
+        waiters.splice(at, 1);
+        reject(new Error(`no "${event}" within 5 s; received: ${JSON.stringify(inbox)}`));
+      }, 5000);
+    });
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", () => resolve());
+    socket.once("connect_error", reject);
+  });
+  const outcome = await socket.emitWithAck("auth-request", {
+    token: options.appToken,
+    peerinfo: (options.peerinfo ?? null) as null,
+  });
+  if (!outcome.ok) throw new Error(`auth-request refused: ${JSON.stringify(outcome.error)}`);
+  await next("auth-accept");
+  return {
+    socket,
+    id: socket.id as string,
+    session: outcome.data.token,
+    next,
+    pending: () => [...inbox],
+    close: () => socket.close(),
+  };
+}

@@ -1,4 +1,6 @@
+import { isValidAppName } from "./auth/app-name";
 import type { Env } from "./env";
+import { type IceSettings, parseUrlList } from "./ice/ice-servers";
 
 /** Default session token lifetime: one day, as documented in the README. */
 export const DEFAULT_TOKEN_LIFETIME_SECONDS = 86_400;
@@ -123,6 +125,48 @@ export function readSocketConfig(env: Env): SocketConfig {
     ),
     tokenLifetimeSeconds: parseTokenLifetime(env.TOKEN_LIFETIME),
   };
+}
+
+/** Default lifetime of minted TURN credentials: one hour. */
+export const DEFAULT_TURN_TTL_SECONDS = 3_600;
+
+/**
+ * Reads the ICE settings: STUN and TURN URLs, the TURN shared secret and the
+ * credential lifetime. TURN URLs without a secret (or the reverse) is a
+ * ConfigError, as is a URL of another scheme.
+ *
+ * @example readIceSettings({ STUN_URLS: "stun:stun.example.org:3478" }) // { stunUrls: [...], turnUrls: [], ... }
+ */
+export function readIceSettings(env: Env): IceSettings {
+  const stunUrls = parseUrlList(env.STUN_URLS);
+  const turnUrls = parseUrlList(env.TURN_URLS);
+  for (const url of stunUrls) {
+    if (!/^stuns?:/.test(url)) throw new ConfigError(`STUN_URLS must hold stun: or stuns: URLs, got "${url}"`);
+  }
+  for (const url of turnUrls) {
+    if (!/^turns?:/.test(url)) throw new ConfigError(`TURN_URLS must hold turn: or turns: URLs, got "${url}"`);
+  }
+  const turnSecret = env.TURN_SECRET || null;
+  if (turnUrls.length > 0 && !turnSecret) throw new ConfigError("TURN_URLS is set but TURN_SECRET is not");
+  return {
+    stunUrls,
+    turnUrls,
+    turnSecret,
+    turnTtlSeconds: positiveInteger("TURN_TTL", env.TURN_TTL, DEFAULT_TURN_TTL_SECONDS),
+  };
+}
+
+/**
+ * The app whose tokens the demo page may fetch without a password, or null
+ * when the demo is off (the default outside local runs).
+ *
+ * @example readDemoApp({ DEMO_APP: "demo" }) // "demo"
+ */
+export function readDemoApp(env: Env): string | null {
+  const app = env.DEMO_APP?.trim();
+  if (!app) return null;
+  if (!isValidAppName(app)) throw new ConfigError(`DEMO_APP must be a valid app name, got "${app}"`);
+  return app;
 }
 
 function positiveInteger(name: string, raw: string | undefined, fallback: number): number {

@@ -35,4 +35,14 @@ export interface Env {
   MAX_PENDING_REQUESTS?: string;
   /** Most rooms one connection may be in or ask to join (default 16, at most 16). */
   MAX_ROOMS_PER_SOCKET?: string;
+  /** STUN server URLs for /ice-servers, comma- or space-separated. */
+  STUN_URLS?: string;
+  /** TURN server URLs for /ice-servers, comma- or space-separated. */
+  TURN_URLS?: string;
+  /** Shared secret of the TURN server (coturn `static-auth-secret`). */
+  TURN_SECRET?: string;
+  /** Lifetime of minted TURN credentials in seconds (default 3600). */
+  TURN_TTL?: string;
+  /** App whose tokens `/demo/token` hands out without a password; unset turns the demo off. */
+  DEMO_APP?: string;
 }

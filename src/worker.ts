@@ -1,8 +1,10 @@
 import { Hono } from "hono";
 import type { Env } from "./env";
 import { appTokenRoute } from "./http/app-token-route";
+import { demoTokenRoute } from "./http/demo-token-route";
 import { fail } from "./http/envelope";
 import { errorsToEnvelope } from "./http/errors-to-envelope";
+import { iceServersRoute } from "./http/ice-servers-route";
 import { methodNotAllowed } from "./http/method-not-allowed";
 import { socketRoute } from "./http/socket-route";
 import { ENGINE_PATH } from "./protocol/handshake";
@@ -15,10 +17,23 @@ export const app = new Hono<{ Bindings: Env }>()
   .get("/health", (c) => c.json({ status: "ok", service: "edge-signaling" }))
   .all("/health", methodNotAllowed(["GET", "HEAD"]))
   .route("/app", appTokenRoute)
+  .get("/ice-servers", iceServersRoute)
+  .all("/ice-servers", methodNotAllowed(["GET", "HEAD"]))
+  .get("/demo/token", demoTokenRoute)
+  .all("/demo/token", methodNotAllowed(["GET", "HEAD"]))
   // Socket.IO clients ask for "/socket.io/"; some others drop the slash.
   .all(ENGINE_PATH, socketRoute)
   .all("/socket.io", socketRoute)
-  .notFound((c) => fail(c, 404, "ERR_NOT_FOUND", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`))
+  .notFound(async (c) => {
+    // The runtime serves public/ before the worker runs; asking the assets
+    // again here keeps /demo and its files working wherever the worker runs
+    // first (tests, or `run_worker_first`).
+    if (c.req.method === "GET" || c.req.method === "HEAD") {
+      const asset = await c.env.ASSETS.fetch(c.req.raw);
+      if (asset.status !== 404) return asset;
+    }
+    return fail(c, 404, "ERR_NOT_FOUND", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+  })
   .onError(errorsToEnvelope);
 
 export default app satisfies ExportedHandler<Env>;

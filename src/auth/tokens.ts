@@ -100,6 +100,23 @@ export async function verifySessionToken(
   return claims;
 }
 
+/**
+ * Verifies a token presented over HTTP, which may be either kind: an app
+ * token, or a session token (checked for signature and expiry; there is no
+ * connection to bind it to). Returns the app. Throws {@link TokenError}.
+ *
+ * @example const { app } = await verifyBearerToken(secret, bearer);
+ */
+export async function verifyBearerToken(secret: string, token: unknown, now = new Date()): Promise<AppTokenClaims> {
+  try {
+    return await verifyAppToken(secret, token, now);
+  } catch (error) {
+    if (!(error instanceof TokenError) || error.code !== "ERR_TOKEN_WRONG_TYPE") throw error;
+  }
+  const payload = await verify(secret, token, SESSION_TOKEN_TYPE, now);
+  return { app: stringClaim(payload, "app") };
+}
+
 async function verify(secret: string, token: unknown, typ: string, now: Date): Promise<Record<string, unknown>> {
   if (typeof token !== "string" || token === "") {
     throw new TokenError("ERR_TOKEN_MALFORMED", "Token is missing or not a string");

@@ -1,0 +1,101 @@
+import { mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "../support/chromium";
+import { type DevServer, startDevServer } from "../support/wrangler-dev";
+
+// `npm run screenshot` points this at docs/demo-screenshot.png, the README's picture;
+// plain test runs leave the working tree alone.
+const SCREENSHOT = resolve(process.env.DEMO_SCREENSHOT ?? join(tmpdir(), "edge-signaling-demo.png"));
+
+describe("the /demo page in headless Chromium", () => {
+  let server: DevServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    [server, browser] = await Promise.all([startDevServer(), launchChromium()]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  async function openDemo(name: string): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(error.message));
+    await page.goto(`${server.url}/demo`);
+    await page.fill("#name", name);
+    // The page is ready once it holds an app token (the lobby buttons stay enabled).
+    await page.waitForFunction(() => typeof (window as unknown as { demo?: unknown }).demo === "object");
+    (page as Page & { errors: string[] }).errors = errors;
+    return page;
+  }
+
+  const framesFrom = (page: Page, peerId: string) =>
+    page.evaluate(async (id) => {
+      const demo = (window as unknown as { demo: { framesDecoded(): Promise<Record<string, number>> } }).demo;
+      return (await demo.framesDecoded())[id] ?? 0;
+    }, peerId);
+  const socketId = (page: Page) =>
+    page.evaluate(() => (window as unknown as { demo: { socketId(): string } }).demo.socketId());
+
+  /** Waits until `page` has decoded video from `peerId` and keeps decoding more. */
+  async function expectVideoFlowing(page: Page, peerId: string) {
+    await expect.poll(() => framesFrom(page, peerId), { timeout: 30_000, interval: 250 }).toBeGreaterThan(5);
+    const before = await framesFrom(page, peerId);
+    await expect.poll(() => framesFrom(page, peerId), { timeout: 10_000, interval: 250 }).toBeGreaterThan(before + 5);
+  }
+
+  it("sets up a two-way video call, turns a third peer away, and shows a peer leaving", {
+    timeout: 120_000,
+  }, async () => {
+    const room = `demo-${Date.now()}`;
+
+    const ann = await openDemo("Ann");
+    await ann.fill("#room", room);
+    await ann.click("#create");
+    await expect.poll(() => ann.textContent("#room-name")).toBe(room);
+    expect(await ann.isVisible("#call")).toBe(true);
+    expect(await ann.isVisible("#lobby")).toBe(false);
+
+    const bob = await openDemo("Bob");
+    await bob.fill("#room", room);
+    await bob.click("#join");
+
+    // Ann sees Bob's request in the page and accepts it.
+    const request = ann.locator("#requests li", { hasText: "Bob asks to join" });
+    await request.waitFor({ timeout: 10_000 });
+    await request.locator("button.accept").click();
+
+    const [annId, bobId] = [await socketId(ann), await socketId(bob)];
+    await Promise.all([expectVideoFlowing(ann, bobId), expectVideoFlowing(bob, annId)]);
+    await expect.poll(() => ann.textContent(`#videos .tile[data-peer="${bobId}"] figcaption`)).toBe("Bob");
+    await expect.poll(() => bob.textContent(`#videos .tile[data-peer="${annId}"] figcaption`)).toBe("Ann");
+
+    mkdirSync(resolve(SCREENSHOT, ".."), { recursive: true });
+    await ann.screenshot({ path: SCREENSHOT });
+
+    // A third peer asks; Ann rejects; the page says so.
+    const cid = await openDemo("Cid");
+    await cid.fill("#room", room);
+    await cid.click("#join");
+    const third = ann.locator("#requests li", { hasText: "Cid asks to join" });
+    await third.waitFor({ timeout: 10_000 });
+    await third.locator("button.reject").click();
+    await cid
+      .locator("#messages li.error", { hasText: "Room owner rejected your request" })
+      .waitFor({ timeout: 10_000 });
+    expect(await cid.isVisible("#lobby")).toBe(true);
+
+    // Bob leaves; Ann sees him go.
+    await bob.click("#leave");
+    await ann.locator("#messages li", { hasText: "Bob left" }).waitFor({ timeout: 10_000 });
+    await expect.poll(() => ann.locator(`#videos .tile[data-peer="${bobId}"]`).count()).toBe(0);
+
+    for (const page of [ann, bob, cid]) expect((page as Page & { errors: string[] }).errors).toEqual([]);
+  });
+});

@@ -1,4 +1,5 @@
 import { isValidAppName } from "./auth/app-name";
+import type { AttemptPolicy } from "./auth/attempt-limit";
 import type { Env } from "./env";
 import { type IceSettings, parseUrlList } from "./ice/ice-servers";
 
@@ -84,6 +85,12 @@ export interface SocketConfig {
   maxPendingRequests: number;
   /** Most rooms one connection may be in or ask to join at once. */
   maxRoomsPerSocket: number;
+  /** Frames per second a socket may send, sustained. */
+  rateLimitPerSecond: number;
+  /** Frames a socket may send in one burst; as many refused in a row close it. */
+  rateLimitBurst: number;
+  /** How long a join request waits for the owner before the candidate is turned away (ms). */
+  joinRequestTimeout: number;
   /** Session token lifetime (seconds). */
   tokenLifetimeSeconds: number;
 }
@@ -97,6 +104,9 @@ export const SOCKET_DEFAULTS = {
   maxRoomMembers: 32,
   maxPendingRequests: 32,
   maxRoomsPerSocket: 16,
+  rateLimitPerSecond: 50,
+  rateLimitBurst: 200,
+  joinRequestTimeout: 120_000,
 } as const;
 
 /**
@@ -123,7 +133,22 @@ export function readSocketConfig(env: Env): SocketConfig {
       positiveInteger("MAX_ROOMS_PER_SOCKET", env.MAX_ROOMS_PER_SOCKET, d.maxRoomsPerSocket),
       16,
     ),
+    rateLimitPerSecond: positiveInteger("RATE_LIMIT_PER_SECOND", env.RATE_LIMIT_PER_SECOND, d.rateLimitPerSecond),
+    rateLimitBurst: positiveInteger("RATE_LIMIT_BURST", env.RATE_LIMIT_BURST, d.rateLimitBurst),
+    joinRequestTimeout: positiveInteger("JOIN_REQUEST_TIMEOUT_MS", env.JOIN_REQUEST_TIMEOUT_MS, d.joinRequestTimeout),
     tokenLifetimeSeconds: parseTokenLifetime(env.TOKEN_LIFETIME),
+  };
+}
+
+/**
+ * How many failed `POST /app` attempts one address may make, and in what window.
+ *
+ * @example readAttemptPolicy({}) // { maxFailures: 10, windowMs: 600000 }
+ */
+export function readAttemptPolicy(env: Env): AttemptPolicy {
+  return {
+    maxFailures: positiveInteger("APP_AUTH_MAX_FAILURES", env.APP_AUTH_MAX_FAILURES, 10),
+    windowMs: positiveInteger("APP_AUTH_WINDOW_SECONDS", env.APP_AUTH_WINDOW_SECONDS, 600) * 1000,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { AppTokenThrottle } from "./durable/app-token-throttle";
 import type { Room } from "./durable/room";
 
 /**
@@ -11,6 +12,8 @@ import type { Room } from "./durable/room";
 export interface Env {
   /** One Durable Object per room. */
   ROOMS: DurableObjectNamespace<Room>;
+  /** One per client address: failed POST /app attempts. */
+  APP_TOKEN_THROTTLE: DurableObjectNamespace<AppTokenThrottle>;
   /** Static files from `public/`. */
   ASSETS: Fetcher;
   /** Password a backend presents to `POST /app` to obtain an app token. */
@@ -35,6 +38,12 @@ export interface Env {
   MAX_PENDING_REQUESTS?: string;
   /** Most rooms one connection may be in or ask to join (default 16, at most 16). */
   MAX_ROOMS_PER_SOCKET?: string;
+  /** Frames per second a socket may send, sustained (default 50). */
+  RATE_LIMIT_PER_SECOND?: string;
+  /** Frames a socket may send in one burst (default 200). */
+  RATE_LIMIT_BURST?: string;
+  /** How long a join request waits for the owner, in ms (default 120000). */
+  JOIN_REQUEST_TIMEOUT_MS?: string;
   /** STUN server URLs for /ice-servers, comma- or space-separated. */
   STUN_URLS?: string;
   /** TURN server URLs for /ice-servers, comma- or space-separated. */
@@ -43,6 +52,12 @@ export interface Env {
   TURN_SECRET?: string;
   /** Lifetime of minted TURN credentials in seconds (default 3600). */
   TURN_TTL?: string;
+  /** Failed POST /app attempts allowed per client address and window (default 10). */
+  APP_AUTH_MAX_FAILURES?: string;
+  /** That window, in seconds (default 600). */
+  APP_AUTH_WINDOW_SECONDS?: string;
+  /** "true": log one line per object wake (message, alarm, RPC), to measure idle cost. */
+  LOG_WAKES?: string;
   /** App whose tokens `/demo/token` hands out without a password; unset turns the demo off. */
   DEMO_APP?: string;
 }

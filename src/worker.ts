@@ -38,4 +38,5 @@ export const app = new Hono<{ Bindings: Env }>()
 
 export default app satisfies ExportedHandler<Env>;
 
+export { AppTokenThrottle } from "./durable/app-token-throttle";
 export { Room } from "./durable/room";

@@ -416,8 +416,11 @@
     },
   };
 
-  prepare().catch((error) => {
-    say(`The demo cannot start: ${error.message}`, "error");
-    for (const button of ui.lobby.querySelectorAll("button")) button.disabled = true;
-  });
+  // The lobby's buttons start disabled (demo.html) and wake up once the page holds a token.
+  prepare().then(
+    () => {
+      for (const button of ui.lobby.querySelectorAll("button")) button.disabled = false;
+    },
+    (error) => say(`The demo cannot start: ${error.message}`, "error"),
+  );
 })();

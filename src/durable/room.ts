@@ -2,11 +2,12 @@ import { DurableObject } from "cloudflare:workers";
 import { signSessionToken, verifyAppToken, verifySessionToken } from "../auth/tokens";
 import { readSocketConfig, readTokenSecret, type SocketConfig } from "../config";
 import type { Env } from "../env";
-import { ENGINE_NOOP, ENGINE_PING, ENGINE_PONG, encodeOpenPacket } from "../protocol/engine-io";
+import { ENGINE_NOOP, ENGINE_PING, ENGINE_PONG, encodeEngineMessage, encodeOpenPacket } from "../protocol/engine-io";
 import { failure, refusal } from "../protocol/errors";
+import { ackIdOf, encodeAck, encodeEvent } from "../protocol/socket-io";
 import { applyMembership } from "../signaling/membership";
 import type { RoomGateway, RoomReply } from "../signaling/room-requests";
-import { applyRoomAction, type Delivery, type RoomAction } from "../signaling/room-rules";
+import type { RoomAction } from "../signaling/room-rules";
 import type { Peer, RoomRef } from "../signaling/room-store";
 import { routeEvent } from "../signaling/router";
 import { type ConnectionContext, handleFrame } from "../socket/connection";
@@ -14,21 +15,26 @@ import { newConnection } from "../socket/connection-state";
 import { CLOSE_PING_TIMEOUT, missedPong } from "../socket/heartbeat";
 import { randomId } from "../socket/ids";
 import { placementFromQuery, roomObjectName } from "../socket/placement";
+import { TokenBucket } from "../socket/rate-limit";
 import { readConnection, updateConnection, writeConnection } from "./attachment";
-import { byHome, type OutgoingFrame } from "./delivery";
+import type { OutgoingFrame } from "./delivery";
+import { log } from "./log";
+import { RoomAuthority } from "./room-authority";
 import { SqlKvStore } from "./sql-kv-store";
 
 const LAST_PING_KEY = "heartbeat:lastPingAt";
 const CLOSE_INTERNAL_ERROR = 1011;
+const CLOSE_POLICY_VIOLATION = 1008;
 
 /**
  * A Durable Object with two roles, often both at once:
  * - it **hosts sockets**: those that named this room when connecting, or the
  *   one socket that named no room and got this object to itself;
- * - it **is a room**: authoritative, in its SQLite storage, for the members
- *   and pending requests of the one room whose name it was created under.
+ * - it **is a room** (src/durable/room-authority.ts): authoritative, in its
+ *   SQLite storage, for the members and waiting requests of the one room
+ *   whose name it was created under.
  * A socket's requests for a room hosted elsewhere reach that room over RPC
- * (`roomAction`), and the room sends events to sockets hosted elsewhere over
+ * (`roomAction`), and the room's events reach sockets hosted elsewhere over
  * RPC (`deliver`). Entry points only restore state and hand off to the pure
  * code in socket/ and signaling/; nothing a peer sends may throw out of them.
  */
@@ -36,9 +42,10 @@ export class Room extends DurableObject<Env> {
   readonly #self = this.ctx.id.toString();
   /** Frames of one socket are handled in order, one at a time; sockets do not wait for each other. */
   readonly #queues = new Map<string, Promise<unknown>>();
-  /** Deliveries to each other object go out in order. */
-  readonly #outboxes = new Map<string, Promise<unknown>>();
+  /** Rate limits, in memory: a hibernated object had idle sockets, whose buckets would be full anyway. */
+  readonly #buckets = new Map<string, TokenBucket>();
   #store: SqlKvStore | undefined;
+  readonly #room: RoomAuthority;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -46,6 +53,22 @@ export class Room extends DurableObject<Env> {
     // the alarm reads when from getWebSocketAutoResponseTimestamp(). The
     // answer is an Engine.IO noop, which clients ignore.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(ENGINE_PONG, ENGINE_NOOP));
+    this.#room = new RoomAuthority({
+      env,
+      self: this.#self,
+      kv: () => this.#kv(),
+      limits: () => {
+        const config = this.#config();
+        return { maxMembers: config.maxRoomMembers, maxPendingRequests: config.maxPendingRequests };
+      },
+      joinRequestTimeout: () => this.#config().joinRequestTimeout,
+      deliverHere: (room, frames) => this.#deliverHere(room, frames),
+      presentHere: (ids) => ids.filter((id) => this.ctx.getWebSockets(id).length > 0),
+      waitUntil: (work) => this.ctx.waitUntil(work),
+      wakeBy: (at) => this.#wakeBy(at),
+      name: () => this.#name(),
+    });
+    if (env.LOG_WAKES === "true") log("object-start", { object: this.#name() });
   }
 
   // ---- sockets ---------------------------------------------------------
@@ -54,7 +77,7 @@ export class Room extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const placement = placementFromQuery(new URL(request.url));
     if (!placement.ok) return Response.json(placement.error, { status: 400 });
-    const config = readSocketConfig(this.env);
+    const config = this.#config();
 
     const { 0: client, 1: server } = new WebSocketPair();
     const state = newConnection({
@@ -75,20 +98,24 @@ export class Room extends DurableObject<Env> {
         maxPayload: config.maxFrameBytes,
       }),
     );
-    await this.#startHeartbeat(config);
+    log("socket-open", { object: this.#name(), socket: state.socketId, placement: placement.placement.kind });
+    await this.#wakeBy(Date.now() + config.pingInterval);
     return new Response(null, { status: 101, webSocket: client });
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    this.#countWake("message");
     const state = readConnection(ws);
     if (!state) return closeQuietly(ws, CLOSE_INTERNAL_ERROR, "connection state lost");
+    if (!this.#withinRateLimit(ws, state.socketId, message)) return;
     await this.#serially(state.socketId, () => this.#onMessage(ws, message));
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     const state = readConnection(ws);
     await this.#serially(state?.socketId ?? "", async () => {
-      await this.#forget(ws);
+      this.#closed(ws, code, reason);
+      await this.#leaveAll(ws);
       // Complete the closing handshake. 1005/1006/1015 only describe a close
       // and cannot be sent; answering with them throws.
       closeQuietly(ws, code === 1005 || code === 1006 || code === 1015 ? 1000 : code, reason);
@@ -101,57 +128,37 @@ export class Room extends DurableObject<Env> {
     await this.#serially(state?.socketId ?? "", () => this.#drop(ws, CLOSE_INTERNAL_ERROR, "websocket error"));
   }
 
-  /** Pings every socket, and closes those that missed the previous ping. */
+  /**
+   * One alarm for all periodic work: ping every socket and close those that
+   * missed the previous ping; then the room's upkeep (requests that waited
+   * too long, members whose sockets vanished). An object with neither
+   * sockets nor a room schedules nothing and leaves no storage behind.
+   */
   override async alarm(): Promise<void> {
-    const config = readSocketConfig(this.env);
-    const lastPingAt = (await this.ctx.storage.get<number>(LAST_PING_KEY)) ?? null;
+    this.#countWake("alarm");
+    const config = this.#config();
     const now = Date.now();
-    let pinged = 0;
-    for (const ws of this.ctx.getWebSockets()) {
-      const state = readConnection(ws);
-      if (!state) {
-        closeQuietly(ws, CLOSE_INTERNAL_ERROR, "connection state lost");
-        continue;
-      }
-      const autoPong = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? -1;
-      const lastPongAt = Math.max(autoPong, state.lastPongAt ?? -1);
-      if (missedPong({ openedAt: state.openedAt, lastPongAt: lastPongAt < 0 ? null : lastPongAt }, lastPingAt)) {
-        await this.#serially(state.socketId, () => this.#drop(ws, CLOSE_PING_TIMEOUT, "ping timeout"));
-        continue;
-      }
-      if (sendQuietly(ws, ENGINE_PING)) pinged++;
-    }
-    if (pinged === 0) {
-      // Nobody left: no alarm, so an empty object can be evicted.
-      await this.ctx.storage.delete(LAST_PING_KEY);
+    const pinged = await this.#heartbeat(now);
+    const room = await this.#room.upkeep(now);
+
+    const next = [pinged > 0 || room.exists ? now + config.pingInterval : null, room.nextExpiry].filter(
+      (at): at is number => at !== null,
+    );
+    if (next.length > 0) {
+      await this.ctx.storage.setAlarm(Math.min(...next));
       return;
     }
-    await this.ctx.storage.put(LAST_PING_KEY, now);
-    await this.ctx.storage.setAlarm(now + config.pingInterval);
+    // Nothing left: no sockets, no room. Leave nothing behind.
+    await this.ctx.storage.deleteAll();
+    this.#store = undefined;
   }
 
   // ---- RPC between objects -----------------------------------------------
 
-  /**
-   * RPC: runs a request of `actor` in this room. Delivers the events it
-   * causes for other peers, and returns what the requester gets.
-   */
+  /** RPC: runs a request of `actor` in the room this object is for, and returns what the requester gets. */
   async roomAction(ref: RoomRef, actor: Peer, action: RoomAction): Promise<RoomReply> {
-    const config = readSocketConfig(this.env);
-    const result = applyRoomAction(
-      {
-        kv: this.#kv(),
-        ref,
-        now: Date.now(),
-        limits: { maxMembers: config.maxRoomMembers, maxPendingRequests: config.maxPendingRequests },
-      },
-      actor,
-      action,
-    );
-    this.#dispatch(ref, result.deliveries);
-    const reply: RoomReply = { outcome: result.outcome, reply: result.reply };
-    if (result.membership) reply.membership = result.membership;
-    return reply;
+    this.#countWake("rpc");
+    return this.#room.act(ref, actor, action, Date.now());
   }
 
   /**
@@ -160,7 +167,14 @@ export class Room extends DurableObject<Env> {
    * no longer here, so the room can let them go.
    */
   async deliver(room: string, frames: OutgoingFrame[]): Promise<string[]> {
+    this.#countWake("rpc");
     return this.#deliverHere(room, frames);
+  }
+
+  /** RPC: which of these sockets are held here (for a room's audit of its members). */
+  async present(ids: string[]): Promise<string[]> {
+    this.#countWake("rpc");
+    return ids.filter((id) => this.ctx.getWebSockets(id).length > 0);
   }
 
   // ---- internals -------------------------------------------------------
@@ -169,9 +183,10 @@ export class Room extends DurableObject<Env> {
     const state = readConnection(ws);
     if (!state) return closeQuietly(ws, CLOSE_INTERNAL_ERROR, "connection state lost");
     try {
-      const result = await handleFrame(state, message, this.#context(readSocketConfig(this.env), ws));
+      const result = await handleFrame(state, message, this.#context(this.#config(), ws));
       if (result.update) updateConnection(ws, result.update);
       for (const frame of result.send) sendQuietly(ws, frame);
+      if (result.refused) log("refusal", { object: this.#name(), socket: state.socketId, ...result.refused });
       if (result.close) await this.#drop(ws, result.close.code, result.close.reason);
     } catch (error) {
       // Only a bug or a misconfiguration gets here; the peer's socket is
@@ -179,6 +194,28 @@ export class Room extends DurableObject<Env> {
       console.error(`[${this.#name()}] socket ${state.socketId}:`, error);
       await this.#drop(ws, CLOSE_INTERNAL_ERROR, "internal error");
     }
+  }
+
+  /** Spends a token for this frame; refuses it (answering its ack) or closes a flooding socket. */
+  #withinRateLimit(ws: WebSocket, socketId: string, message: string | ArrayBuffer): boolean {
+    const config = this.#config();
+    let bucket = this.#buckets.get(socketId);
+    if (!bucket) {
+      bucket = new TokenBucket({ rate: config.rateLimitPerSecond, capacity: config.rateLimitBurst }, Date.now());
+      this.#buckets.set(socketId, bucket);
+    }
+    const verdict = bucket.take(Date.now());
+    if (verdict === "allow") return true;
+    if (verdict === "close") {
+      log("refusal", { object: this.#name(), socket: socketId, code: "ERR_RATE_LIMITED", action: "closed" });
+      void this.#serially(socketId, () => this.#drop(ws, CLOSE_POLICY_VIOLATION, "rate limit exceeded"));
+      return false;
+    }
+    const error = refusal("ERR_RATE_LIMITED");
+    const ackId = typeof message === "string" ? ackIdOf(message) : undefined;
+    if (ackId !== undefined) sendQuietly(ws, encodeEngineMessage(encodeAck(ackId, failure(error))));
+    else sendQuietly(ws, encodeEngineMessage(encodeEvent("signaling-error", error)));
+    return false;
   }
 
   #context(config: SocketConfig, ws: WebSocket): ConnectionContext {
@@ -206,43 +243,20 @@ export class Room extends DurableObject<Env> {
     };
   }
 
-  /** Rooms hosted here are reached directly: the zero-hop path. Others over RPC. */
+  /** Rooms held here are reached directly: the zero-hop path. Others over RPC. */
   readonly #gateway: RoomGateway = {
     request: async (ref, actor, action) => {
       const id = this.env.ROOMS.idFromName(roomObjectName(ref.app, ref.room));
-      if (id.equals(this.ctx.id)) return this.roomAction(ref, actor, action);
+      if (id.equals(this.ctx.id)) return await this.#room.act(ref, actor, action, Date.now());
       try {
         return await this.env.ROOMS.get(id).roomAction(ref, actor, action);
       } catch (error) {
-        console.error(`[${this.#name()}] room ${JSON.stringify(ref)} unreachable:`, error);
+        console.error(`[${this.#name()}] room unreachable:`, error);
         const error_ = refusal("ERR_ROOM_UNAVAILABLE");
         return { outcome: failure(error_), reply: [["signaling-error", { ...error_, room: ref.room }]] };
       }
     },
   };
-
-  /** Sends a room's events: to sockets held here at once, to other objects through their outboxes. */
-  #dispatch(ref: RoomRef, deliveries: Delivery[]): void {
-    for (const [home, frames] of byHome(deliveries)) {
-      if (home === this.#self) {
-        this.#peersGone(ref, this.#deliverHere(ref.room, frames));
-        continue;
-      }
-      const previous = this.#outboxes.get(home) ?? Promise.resolve();
-      const sent = previous
-        .then(() => this.env.ROOMS.get(this.env.ROOMS.idFromString(home)).deliver(ref.room, frames))
-        .then(
-          (missing) => this.#peersGone(ref, missing),
-          (error) => console.error(`[${this.#name()}] delivery to ${home} failed:`, error),
-        );
-      this.#outboxes.set(home, sent);
-      // Keep the object alive until the delivery is out.
-      this.ctx.waitUntil(sent);
-      void sent.finally(() => {
-        if (this.#outboxes.get(home) === sent) this.#outboxes.delete(home);
-      });
-    }
-  }
 
   #deliverHere(room: string, frames: OutgoingFrame[]): string[] {
     const missing: string[] = [];
@@ -259,18 +273,27 @@ export class Room extends DurableObject<Env> {
     return missing;
   }
 
-  /** Peers whose sockets vanished without a goodbye (a deploy, a crash) leave the room. */
-  #peersGone(ref: RoomRef, ids: string[]): void {
-    for (const id of ids) {
-      const result = this.#apply(ref, { id, home: "", peerinfo: null }, { kind: "drop" });
-      this.#dispatch(ref, result);
+  /** Pings every socket, closing those that missed the previous ping; returns how many were pinged. */
+  async #heartbeat(now: number): Promise<number> {
+    const lastPingAt = (await this.ctx.storage.get<number>(LAST_PING_KEY)) ?? null;
+    let pinged = 0;
+    for (const ws of this.ctx.getWebSockets()) {
+      const state = readConnection(ws);
+      if (!state) {
+        closeQuietly(ws, CLOSE_INTERNAL_ERROR, "connection state lost");
+        continue;
+      }
+      const autoPong = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? -1;
+      const lastPongAt = Math.max(autoPong, state.lastPongAt ?? -1);
+      if (missedPong({ openedAt: state.openedAt, lastPongAt: lastPongAt < 0 ? null : lastPongAt }, lastPingAt)) {
+        await this.#serially(state.socketId, () => this.#drop(ws, CLOSE_PING_TIMEOUT, "ping timeout"));
+        continue;
+      }
+      if (sendQuietly(ws, ENGINE_PING)) pinged++;
     }
-  }
-
-  #apply(ref: RoomRef, actor: Peer, action: RoomAction): Delivery[] {
-    const config = readSocketConfig(this.env);
-    const limits = { maxMembers: config.maxRoomMembers, maxPendingRequests: config.maxPendingRequests };
-    return applyRoomAction({ kv: this.#kv(), ref, now: Date.now(), limits }, actor, action).deliveries;
+    if (pinged > 0) await this.ctx.storage.put(LAST_PING_KEY, now);
+    else await this.ctx.storage.delete(LAST_PING_KEY);
+    return pinged;
   }
 
   /** The connection leaves every room it is in and withdraws every request it made. */
@@ -279,30 +302,39 @@ export class Room extends DurableObject<Env> {
     if (!state?.app) return;
     const actor: Peer = { id: state.socketId, home: this.#self, peerinfo: state.peerinfo };
     for (const room of new Set([...state.rooms, ...state.requested])) {
-      await this.#gateway.request({ app: state.app, room }, actor, { kind: "drop" });
+      try {
+        await this.#gateway.request({ app: state.app, room }, actor, { kind: "drop" });
+      } catch (error) {
+        // The room's audit lets the peer go later.
+        console.error(`[${this.#name()}] leaving a room failed:`, error);
+      }
     }
     updateConnection(ws, (current) => ({ ...current, rooms: [], requested: [] }));
   }
 
-  /** A socket is gone (or going): it leaves its rooms. */
-  async #forget(ws: WebSocket): Promise<void> {
-    try {
-      await this.#leaveAll(ws);
-    } catch (error) {
-      console.error(`[${this.#name()}] leaving rooms failed:`, error);
-    }
-  }
-
   /** Closes a socket from the server side, which fires no webSocketClose, so its departure is handled here. */
   async #drop(ws: WebSocket, code: number, reason: string): Promise<void> {
-    await this.#forget(ws);
+    this.#closed(ws, code, reason);
+    await this.#leaveAll(ws);
     closeQuietly(ws, code, reason);
   }
 
-  async #startHeartbeat(config: SocketConfig): Promise<void> {
-    if ((await this.ctx.storage.getAlarm()) === null) {
-      await this.ctx.storage.setAlarm(Date.now() + config.pingInterval);
-    }
+  #closed(ws: WebSocket, code: number, reason: string): void {
+    const state = readConnection(ws);
+    if (!state) return;
+    this.#buckets.delete(state.socketId);
+    const seconds = Math.round((Date.now() - state.openedAt) / 1000);
+    log("socket-close", { object: this.#name(), socket: state.socketId, code, reason, seconds });
+  }
+
+  /** Makes sure an alarm fires no later than `at`. */
+  async #wakeBy(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  #config(): SocketConfig {
+    return readSocketConfig(this.env);
   }
 
   #kv(): SqlKvStore {
@@ -319,6 +351,11 @@ export class Room extends DurableObject<Env> {
       if (this.#queues.get(key) === settled) this.#queues.delete(key);
     });
     return run;
+  }
+
+  /** Opt-in (`LOG_WAKES=true`): one line per wake, for measuring idle cost. */
+  #countWake(kind: "message" | "alarm" | "rpc"): void {
+    if (this.env.LOG_WAKES === "true") log("wake", { object: this.#name(), kind });
   }
 
   #name(): string {

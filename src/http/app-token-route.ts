@@ -3,7 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { APP_NAME_RULE, isValidAppName } from "../auth/app-name";
 import { passwordsMatch } from "../auth/password";
 import { signAppToken } from "../auth/tokens";
-import { readTokenConfig } from "../config";
+import { readAttemptPolicy, readTokenConfig } from "../config";
 import type { Env } from "../env";
 import { ApiError } from "./api-error";
 import { ok } from "./envelope";
@@ -40,9 +40,23 @@ export const appTokenRoute = new Hono<{ Bindings: Env }>()
         throw new ApiError(400, "ERR_MISSING_FIELD", "password must be a string");
       }
       if (!isValidAppName(app)) throw new ApiError(400, "ERR_INVALID_APP_NAME", APP_NAME_RULE);
+
+      // Guessing is limited per client address, across every worker instance.
+      const policy = readAttemptPolicy(c.env);
+      const address = c.req.header("cf-connecting-ip") ?? "unknown";
+      const throttle = c.env.APP_TOKEN_THROTTLE.get(c.env.APP_TOKEN_THROTTLE.idFromName(address));
+      const waitMs = await throttle.retryAfter(policy);
+      if (waitMs > 0) {
+        const seconds = Math.ceil(waitMs / 1000);
+        throw new ApiError(429, "ERR_TOO_MANY_ATTEMPTS", `Too many failed attempts; try again in ${seconds} s`, {
+          headers: { "Retry-After": String(seconds) },
+        });
+      }
       if (!(await passwordsMatch(password, config.backendPassword))) {
+        await throttle.failed(policy);
         throw new ApiError(401, "ERR_WRONG_PASSWORD", "Password is not valid");
       }
+      await throttle.succeeded();
       return ok(c, { token: await signAppToken(config.tokenSecret, app) });
     },
   )

@@ -12,6 +12,7 @@ export const SIGNALING_ERRORS = {
   ERR_UNKNOWN_EVENT: "Unknown event",
   ERR_INVALID_REQUEST: "Request is not valid",
   ERR_PAYLOAD_TOO_LARGE: "payload is too large",
+  ERR_RATE_LIMITED: "Too many messages; slow down",
   ERR_INTERNAL: "Internal server error",
   // Rooms
   ERR_ROOM_TAKEN: "Room is already taken; choose another name or leave it out for a generated one",
@@ -25,6 +26,7 @@ export const SIGNALING_ERRORS = {
   ERR_NO_SUCH_REQUEST: "That peer has no pending request to join this room",
   ERR_JOIN_REJECTED: "Room owner rejected your request",
   ERR_ROOM_CLOSED: "Room was closed: everyone left",
+  ERR_JOIN_TIMEOUT: "The room's owner did not answer in time",
   ERR_NOT_MEMBER: "You are not a member of this room",
   ERR_PEER_NOT_IN_ROOM: "That peer is not a member of this room",
   ERR_ROOM_UNAVAILABLE: "Room could not be reached; try again",

@@ -128,3 +128,15 @@ export function encodeAck(ackId: number, data: unknown): string {
 export function encodeDisconnect(): string {
   return encode({ type: PacketType.DISCONNECT, nsp: MAIN_NAMESPACE });
 }
+
+/**
+ * The acknowledgement id of a Socket.IO EVENT inside an Engine.IO message
+ * frame, read without decoding the rest: for answering frames that are
+ * refused before they are parsed (rate limiting).
+ *
+ * @example ackIdOf('4212["relay-ice-candidate",{}]') === 12
+ */
+export function ackIdOf(frame: string): number | undefined {
+  const match = /^42(\d{1,15})\[/.exec(frame);
+  return match ? Number(match[1]) : undefined;
+}

@@ -80,6 +80,42 @@ export function applyRoomAction(context: RoomContext, actor: Peer, action: RoomA
   }
 }
 
+/**
+ * Turns away the candidates whose requests waited longer than `timeoutMs`,
+ * and says when the next waiting request expires (null: none waits).
+ *
+ * @example expireRequests(context, 120_000) // { deliveries: [room-join-reject ERR_JOIN_TIMEOUT ...], nextExpiry: 1700000120000 }
+ */
+export function expireRequests(
+  context: RoomContext,
+  timeoutMs: number,
+): { deliveries: Delivery[]; nextExpiry: number | null } {
+  const room = new RoomStore(context.kv, context.ref);
+  const deliveries: Delivery[] = [];
+  let nextExpiry: number | null = null;
+  for (const candidate of room.candidates()) {
+    const expiry = candidate.at + timeoutMs;
+    if (expiry > context.now) {
+      nextExpiry = nextExpiry === null ? expiry : Math.min(nextExpiry, expiry);
+      continue;
+    }
+    room.removeCandidate(candidate.id);
+    deliveries.push({
+      to: candidate,
+      event: "room-join-reject",
+      data: { ...refusal("ERR_JOIN_TIMEOUT"), room: context.ref.room, payload: null },
+      membership: "request-ended",
+    });
+  }
+  return { deliveries, nextExpiry };
+}
+
+/** Everyone the room knows (members and candidates), to check that their sockets still exist. */
+export function roomPeers(context: Pick<RoomContext, "kv" | "ref">): Peer[] {
+  const room = new RoomStore(context.kv, context.ref);
+  return [...room.members(), ...room.candidates()];
+}
+
 class Rules {
   readonly #name: string;
 

@@ -54,6 +54,8 @@ export interface ConnectionContext {
 export interface FrameResult {
   send: string[];
   update?: StateUpdate;
+  /** Set when the frame was refused, for the log: the request (if any) and the code. */
+  refused?: { event?: string; code: string };
   close?: { code: number; reason: string };
 }
 
@@ -120,7 +122,10 @@ async function handlePacket(
       const result = await runEvent(state, packet, context);
       const send = result.emit.map(([name, data]) => message(encodeEvent(name, data)));
       if (packet.ackId !== undefined) send.push(message(encodeAck(packet.ackId, result.outcome)));
-      return result.update ? { send, update: result.update } : { send };
+      const frameResult: FrameResult = { send };
+      if (result.update) frameResult.update = result.update;
+      if (!result.outcome.ok) frameResult.refused = { event: packet.name, code: result.outcome.error.code };
+      return frameResult;
     }
   }
 }
@@ -176,7 +181,7 @@ function errorFrame(error: Refusal, event?: string, ackId?: number): FrameResult
   const data = event === undefined ? error : { ...error, event };
   const send = [message(encodeEvent("signaling-error", data))];
   if (ackId !== undefined) send.push(message(encodeAck(ackId, failure(error))));
-  return { send };
+  return { send, refused: event === undefined ? { code: error.code } : { event, code: error.code } };
 }
 
 function message(socketPacket: string): string {

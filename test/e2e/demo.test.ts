@@ -29,8 +29,8 @@ describe("the /demo page in headless Chromium", () => {
     page.on("pageerror", (error) => errors.push(error.message));
     await page.goto(`${server.url}/demo`);
     await page.fill("#name", name);
-    // The page is ready once it holds an app token (the lobby buttons stay enabled).
-    await page.waitForFunction(() => typeof (window as unknown as { demo?: unknown }).demo === "object");
+    // The lobby's buttons are enabled once the page holds an app token.
+    await page.locator("#create:enabled").waitFor({ timeout: 10_000 });
     (page as Page & { errors: string[] }).errors = errors;
     return page;
   }
@@ -58,7 +58,7 @@ describe("the /demo page in headless Chromium", () => {
     const ann = await openDemo("Ann");
     await ann.fill("#room", room);
     await ann.click("#create");
-    await expect.poll(() => ann.textContent("#room-name")).toBe(room);
+    await expect.poll(() => ann.textContent("#room-name"), { timeout: 15_000 }).toBe(room);
     expect(await ann.isVisible("#call")).toBe(true);
     expect(await ann.isVisible("#lobby")).toBe(false);
 
@@ -73,8 +73,12 @@ describe("the /demo page in headless Chromium", () => {
 
     const [annId, bobId] = [await socketId(ann), await socketId(bob)];
     await Promise.all([expectVideoFlowing(ann, bobId), expectVideoFlowing(bob, annId)]);
-    await expect.poll(() => ann.textContent(`#videos .tile[data-peer="${bobId}"] figcaption`)).toBe("Bob");
-    await expect.poll(() => bob.textContent(`#videos .tile[data-peer="${annId}"] figcaption`)).toBe("Ann");
+    await expect
+      .poll(() => ann.textContent(`#videos .tile[data-peer="${bobId}"] figcaption`), { timeout: 15_000 })
+      .toBe("Bob");
+    await expect
+      .poll(() => bob.textContent(`#videos .tile[data-peer="${annId}"] figcaption`), { timeout: 15_000 })
+      .toBe("Ann");
 
     mkdirSync(resolve(SCREENSHOT, ".."), { recursive: true });
     await ann.screenshot({ path: SCREENSHOT });
@@ -94,7 +98,7 @@ describe("the /demo page in headless Chromium", () => {
     // Bob leaves; Ann sees him go.
     await bob.click("#leave");
     await ann.locator("#messages li", { hasText: "Bob left" }).waitFor({ timeout: 10_000 });
-    await expect.poll(() => ann.locator(`#videos .tile[data-peer="${bobId}"]`).count()).toBe(0);
+    await expect.poll(() => ann.locator(`#videos .tile[data-peer="${bobId}"]`).count(), { timeout: 15_000 }).toBe(0);
 
     for (const page of [ann, bob, cid]) expect((page as Page & { errors: string[] }).errors).toEqual([]);
   });

@@ -14,6 +14,8 @@ export interface TestPeer {
   /** Events received so far and not yet taken by `next`. */
   pending(): Array<[string, unknown]>;
   close(): void;
+  /** (Again) `auth-request`: refreshes `id` and `session`, as a client does after reconnecting. */
+  authenticate(): Promise<void>;
 }
 
 export interface PeerOptions {
@@ -22,6 +24,8 @@ export interface PeerOptions {
   peerinfo?: unknown;
   /** Handshake query: `{ app, room }` places the socket in that room's object. */
   query?: Record<string, string>;
+  /** Let socket.io-client reconnect by itself (off by default in tests). */
+  reconnection?: boolean;
 }
 
 /**
@@ -31,7 +35,9 @@ export interface PeerOptions {
 export async function connectPeer(options: PeerOptions): Promise<TestPeer> {
   const socket: Client = io(options.url, {
     transports: ["websocket"],
-    reconnection: false,
+    reconnection: options.reconnection ?? false,
+    reconnectionDelay: 200,
+    reconnectionDelayMax: 500,
     forceNew: true,
     auth: { token: options.appToken },
     ...(options.query ? { query: options.query } : {}),
@@ -63,18 +69,24 @@ export async function connectPeer(options: PeerOptions): Promise<TestPeer> {
     socket.once("connect", () => resolve());
     socket.once("connect_error", reject);
   });
-  const outcome = await socket.emitWithAck("auth-request", {
-    token: options.appToken,
-    peerinfo: (options.peerinfo ?? null) as null,
-  });
-  if (!outcome.ok) throw new Error(`auth-request refused: ${JSON.stringify(outcome.error)}`);
-  await next("auth-accept");
-  return {
+  const peer: TestPeer = {
     socket,
-    id: socket.id as string,
-    session: outcome.data.token,
+    id: "",
+    session: "",
     next,
     pending: () => [...inbox],
     close: () => socket.close(),
+    async authenticate() {
+      const outcome = await socket.emitWithAck("auth-request", {
+        token: options.appToken,
+        peerinfo: (options.peerinfo ?? null) as null,
+      });
+      if (!outcome.ok) throw new Error(`auth-request refused: ${JSON.stringify(outcome.error)}`);
+      await next("auth-accept");
+      peer.id = socket.id as string;
+      peer.session = outcome.data.token;
+    },
   };
+  await peer.authenticate();
+  return peer;
 }

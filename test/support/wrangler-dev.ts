@@ -19,6 +19,10 @@ export interface DevServerOptions {
   vars?: Record<string, string>;
   /** How long to wait for `/health` to answer. */
   readyTimeoutMs?: number;
+  /** A port to listen on (default: a free one). */
+  port?: number;
+  /** A state directory to use and keep (default: a throw-away one). */
+  persistTo?: string;
 }
 
 const root = resolve(import.meta.dirname, "../..");
@@ -33,8 +37,9 @@ const root = resolve(import.meta.dirname, "../..");
  * await server.stop();
  */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
-  const port = await freePort();
-  const persistTo = await mkdtemp(join(tmpdir(), "edge-signaling-e2e-"));
+  const port = options.port ?? (await freePort());
+  const ownState = options.persistTo === undefined;
+  const persistTo = options.persistTo ?? (await mkdtemp(join(tmpdir(), "edge-signaling-e2e-")));
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistTo];
   args.push("--inspector-port", String(await freePort()), "--show-interactive-dev-session=false");
   for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
@@ -61,7 +66,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     await kill(child);
-    await rm(persistTo, { recursive: true, force: true });
+    if (ownState) await rm(persistTo, { recursive: true, force: true });
   };
   try {
     await waitForHealth(url, child, options.readyTimeoutMs ?? 30_000, () => output);

@@ -1,5 +1,12 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { applyRoomAction, type RoomAction, type RoomLimits, type RoomResult } from "../../src/signaling/room-rules";
+import {
+  applyRoomAction,
+  expireRequests,
+  type RoomAction,
+  type RoomLimits,
+  type RoomResult,
+  roomPeers,
+} from "../../src/signaling/room-rules";
 import type { Peer } from "../../src/signaling/room-store";
 import { MemoryRedis } from "../support/memory-redis";
 
@@ -25,7 +32,7 @@ const relay = (from: Peer, to: string, body: unknown = { type: "offer", sdp: "v=
   act(from, { kind: "relay", what: "session-description", to, body: body as null, payload: payload as null });
 
 /** Deliveries as [receiver, event, data]. */
-const sent = (result: RoomResult) => result.deliveries.map((d) => [d.to.id, d.event, d.data]);
+const sent = (result: Pick<RoomResult, "deliveries">) => result.deliveries.map((d) => [d.to.id, d.event, d.data]);
 
 beforeEach(() => {
   kv = new MemoryRedis();
@@ -362,5 +369,34 @@ describe("leaving", () => {
 
   it("answers a drop for a stranger quietly", () => {
     expect(act(dave, { kind: "drop" })).toMatchObject({ outcome: { ok: true }, reply: [], deliveries: [] });
+  });
+});
+
+describe("join requests that wait too long", () => {
+  beforeEach(() => create());
+
+  it("are turned away with ERR_JOIN_TIMEOUT once the timeout passes, and not before", () => {
+    clock = 10_000;
+    requestJoin(bob); // at 10000
+    clock = 15_000;
+    requestJoin(carol); // at 15000
+    const early = expireRequests({ kv, ref, limits, now: 69_999 }, 60_000);
+    expect(early).toEqual({ deliveries: [], nextExpiry: 70_000 });
+
+    const due = expireRequests({ kv, ref, limits, now: 70_000 }, 60_000);
+    expect(sent(due)).toEqual([
+      ["bob", "room-join-reject", expect.objectContaining({ code: "ERR_JOIN_TIMEOUT", room: "lobby" })],
+    ]);
+    expect(due.deliveries[0]?.membership).toBe("request-ended");
+    expect(due.nextExpiry).toBe(75_000);
+    // Bob's request is gone; Carol's still waits.
+    expect(answer(owner, bob, true).reply[0]?.[1]).toMatchObject({ code: "ERR_NO_SUCH_REQUEST" });
+    expect(answer(owner, carol, true).outcome.ok).toBe(true);
+  });
+
+  it("lists members and candidates for the audit of vanished sockets", () => {
+    admit(bob);
+    requestJoin(carol);
+    expect(roomPeers({ kv, ref }).map((p) => p.id)).toEqual(["owner", "bob", "carol"]);
   });
 });

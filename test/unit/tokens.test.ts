@@ -121,3 +121,35 @@ describe("session tokens", () => {
     expect(await codeOf(verifySessionToken(secret, token, binding, t0))).toBe("ERR_TOKEN_MALFORMED");
   });
 });
+
+describe("the token-misuse matrix", () => {
+  const binding = { app: "demo", connection: "conn-1" };
+  const now = t0;
+  const session = (claims = { app: "demo", cid: "conn-1" }) =>
+    new SignJWT(claims).setIssuedAt(now).setExpirationTime(Math.floor(now.getTime() / 1000) + 60);
+
+  it("refuses RS256 (RS/HS confusion) with ERR_TOKEN_MALFORMED", async () => {
+    const { generateKeyPair } = await import("jose");
+    const { privateKey } = await generateKeyPair("RS256");
+    const token = await session().setProtectedHeader({ alg: "RS256", typ: "session+jwt" }).sign(privateKey);
+    expect(await codeOf(verifySessionToken(secret, token, binding, now))).toBe("ERR_TOKEN_MALFORMED");
+  });
+
+  it("refuses HS512 under the right secret with ERR_TOKEN_MALFORMED", async () => {
+    const token = await session()
+      .setProtectedHeader({ alg: "HS512", typ: "session+jwt" })
+      .sign(new TextEncoder().encode(secret.repeat(2)));
+    expect(await codeOf(verifySessionToken(secret, token, binding, now))).toBe("ERR_TOKEN_MALFORMED");
+  });
+
+  it("refuses alg none as a session token", async () => {
+    const header = btoa(JSON.stringify({ alg: "none", typ: "session+jwt" })).replace(/=+$/, "");
+    const payload = btoa(JSON.stringify({ app: "demo", cid: "conn-1", exp: 4102444800 })).replace(/=+$/, "");
+    expect(await codeOf(verifySessionToken(secret, `${header}.${payload}.`, binding, now))).toBe("ERR_TOKEN_MALFORMED");
+  });
+
+  it("refuses a session token without typ (an untyped JWT)", async () => {
+    const token = await session().setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode(secret));
+    expect(await codeOf(verifySessionToken(secret, token, binding, now))).toBe("ERR_TOKEN_WRONG_TYPE");
+  });
+});

@@ -1,0 +1,137 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { fetchAppToken } from "../support/app-token";
+import { expectRelay, setUpRoom } from "../support/call";
+import { fuzzFrame, random } from "../support/fuzz-frames";
+import { connectPeer, type TestPeer } from "../support/peer";
+import { type DevServer, startDevServer } from "../support/wrangler-dev";
+
+const APP = "demo-chat-test";
+const MAX_FRAME_BYTES = 65_536;
+
+describe("a server under abuse", () => {
+  let server: DevServer;
+  let appToken: string;
+  const peers: TestPeer[] = [];
+
+  beforeAll(async () => {
+    server = await startDevServer({
+      vars: { RATE_LIMIT_PER_SECOND: "20", RATE_LIMIT_BURST: "40", JOIN_REQUEST_TIMEOUT_MS: "600" },
+    });
+    appToken = await fetchAppToken(server.url, APP);
+  });
+  afterEach(() => {
+    for (const peer of peers.splice(0)) peer.close();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  async function peer(name: string, room?: string) {
+    const connected = await connectPeer({
+      url: server.url,
+      appToken,
+      peerinfo: { name },
+      ...(room ? { query: { app: APP, room } } : {}),
+    });
+    peers.push(connected);
+    return connected;
+  }
+
+  /** A raw WebSocket that has done the Engine.IO and Socket.IO handshakes. */
+  async function rawSocket(room?: string): Promise<{ ws: WebSocket; received: string[]; closed: Promise<number> }> {
+    const query = room ? `&app=${APP}&room=${encodeURIComponent(room)}` : "";
+    const ws = new WebSocket(`${server.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket${query}`);
+    const received: string[] = [];
+    ws.on("message", (data) => received.push(data.toString()));
+    const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
+    await new Promise((resolve, reject) => {
+      ws.once("open", resolve);
+      ws.once("error", reject);
+    });
+    ws.send("40");
+    return { ws, received, closed };
+  }
+
+  it("survives thousands of hostile frames, and a room made before still sets up a call", async () => {
+    const room = "fuzz-target";
+    const [alice, bob] = [await peer("alice", room), await peer("bob")];
+    await setUpRoom(room, alice, bob);
+
+    // 50 raw sockets, half inside the room's own object, 40 frames each (the burst limit).
+    const clients = await Promise.all(Array.from({ length: 50 }, (_, i) => rawSocket(i % 2 ? room : undefined)));
+    let sent = 0;
+    clients.forEach(({ ws }, i) => {
+      const next = random(1000 + i);
+      for (let n = 0; n < 40; n++) {
+        if (ws.readyState !== WebSocket.OPEN) break;
+        ws.send(fuzzFrame(next, MAX_FRAME_BYTES));
+        sent++;
+      }
+    });
+    expect(sent).toBeGreaterThan(1000);
+    await new Promise((r) => setTimeout(r, 500));
+    for (const { ws } of clients) ws.close();
+    await Promise.all(clients.map(({ closed }) => closed));
+
+    // The room is intact, and a newcomer completes a call set-up.
+    await expectRelay(room, alice, bob);
+    await expectRelay(room, bob, alice, 2);
+    const carol = await peer("carol");
+    carol.socket.emit("room-join-request", { auth: carol.session, room });
+    await alice.next("room-join-request", (d) => d.peer_id === carol.id);
+    alice.socket.emit("room-join-accept", { auth: alice.session, room, peer_id: carol.id });
+    expect(await carol.next("room-join-accept")).toMatchObject({ peers: [alice.id, bob.id] });
+    await expectRelay(room, carol, bob, 3);
+
+    // The frames were read and refused one by one (each refusal is a log line with its code),
+    // and nothing crashed: no uncaught error, no internal error.
+    const refusals = server.output().match(/"event":"refusal"/g) ?? [];
+    expect(refusals.length).toBeGreaterThan(500);
+    expect(server.output()).not.toMatch(/Uncaught|ERR_INTERNAL|internal error/);
+  });
+
+  it("limits a flood from one socket, closing it, while a call in another room proceeds", async () => {
+    const room = "calm-room";
+    const [alice, bob] = [await peer("alice"), await peer("bob", room)];
+    await setUpRoom(room, alice, bob);
+
+    const flooder = await rawSocket();
+    for (let i = 0; i < 2000 && flooder.ws.readyState === WebSocket.OPEN; i++) {
+      flooder.ws.send(`42${i}["relay-ice-candidate",{"auth":"x","room":"r","to":"y","ice_candidate":{}}]`);
+    }
+    for (let n = 0; n < 20; n++) await expectRelay(room, n % 2 ? alice : bob, n % 2 ? bob : alice, n);
+    expect(await flooder.closed).toBe(1008);
+    expect(flooder.received.some((frame) => frame.includes("ERR_RATE_LIMITED"))).toBe(true);
+  });
+
+  it("answers acks of rate-limited frames, so emitWithAck never hangs", async () => {
+    const chatty = await peer("chatty");
+    const outcomes = await Promise.all(
+      Array.from({ length: 60 }, () =>
+        chatty.socket.emitWithAck("room-leave-request", { auth: chatty.session, room: "none" }),
+      ),
+    );
+    const codes = outcomes.map((o) => (o.ok ? "ok" : o.error.code));
+    expect(codes).toContain("ERR_RATE_LIMITED");
+    expect(codes).toContain("ERR_ROOM_NOT_FOUND");
+  });
+
+  it("turns a candidate away when the owner does not answer in time", async () => {
+    const room = "slow-owner";
+    const [owner, candidate] = [await peer("owner"), await peer("candidate")];
+    expect(await owner.socket.emitWithAck("room-create-request", { auth: owner.session, room })).toMatchObject({
+      ok: true,
+    });
+    candidate.socket.emit("room-join-request", { auth: candidate.session, room });
+    await owner.next("room-join-request");
+    // JOIN_REQUEST_TIMEOUT_MS is 600 here.
+    expect(await candidate.next("room-join-reject")).toMatchObject({ code: "ERR_JOIN_TIMEOUT", room });
+    const late = await owner.socket.emitWithAck("room-join-accept", {
+      auth: owner.session,
+      room,
+      peer_id: candidate.id,
+    });
+    expect(late).toMatchObject({ ok: false, error: { code: "ERR_NO_SUCH_REQUEST" } });
+  });
+});

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { signSessionToken, verifyAppToken, verifySessionToken } from "../auth/tokens";
+import { VerifiedSessions } from "../auth/verified-sessions";
 import { readSocketConfig, readTokenSecret, type SocketConfig } from "../config";
 import type { Env } from "../env";
 import { ENGINE_NOOP, ENGINE_PING, ENGINE_PONG, encodeEngineMessage, encodeOpenPacket } from "../protocol/engine-io";
@@ -44,6 +45,10 @@ export class Room extends DurableObject<Env> {
   readonly #queues = new Map<string, Promise<unknown>>();
   /** Rate limits, in memory: a hibernated object had idle sockets, whose buckets would be full anyway. */
   readonly #buckets = new Map<string, TokenBucket>();
+  /** Session tokens already verified, per socket: the relay path checks an HMAC once, not per message. */
+  readonly #sessions = new VerifiedSessions();
+  /** Room object ids by name: hashing a name is not free, and a relay needs it every time. */
+  readonly #roomIds = new Map<string, DurableObjectId>();
   #store: SqlKvStore | undefined;
   readonly #room: RoomAuthority;
 
@@ -105,10 +110,11 @@ export class Room extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     this.#countWake("message");
-    const state = readConnection(ws);
-    if (!state) return closeQuietly(ws, CLOSE_INTERNAL_ERROR, "connection state lost");
-    if (!this.#withinRateLimit(ws, state.socketId, message)) return;
-    await this.#serially(state.socketId, () => this.#onMessage(ws, message));
+    // The socket id is the socket's tag: cheaper than reading the attachment, which #onMessage reads once.
+    const socketId = this.ctx.getTags(ws)[0];
+    if (!socketId) return closeQuietly(ws, CLOSE_INTERNAL_ERROR, "connection state lost");
+    if (!this.#withinRateLimit(ws, socketId, message)) return;
+    await this.#serially(socketId, () => this.#onMessage(ws, message));
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -233,9 +239,10 @@ export class Room extends DurableObject<Env> {
           rooms: this.#gateway,
           newRoomName: () => crypto.randomUUID(),
           verifyAppToken: (token) => verifyAppToken(secret(), token),
-          verifySessionToken: async (token, binding) => {
-            await verifySessionToken(secret(), token, binding);
-          },
+          verifySessionToken: (token, binding) =>
+            this.#sessions.check(binding.connection, token, Date.now(), () =>
+              verifySessionToken(secret(), token, binding),
+            ),
           signSessionToken: (binding) =>
             signSessionToken(secret(), { ...binding, lifetimeSeconds: config.tokenLifetimeSeconds }),
         }),
@@ -246,7 +253,14 @@ export class Room extends DurableObject<Env> {
   /** Rooms held here are reached directly: the zero-hop path. Others over RPC. */
   readonly #gateway: RoomGateway = {
     request: async (ref, actor, action) => {
-      const id = this.env.ROOMS.idFromName(roomObjectName(ref.app, ref.room));
+      const name = roomObjectName(ref.app, ref.room);
+      let id = this.#roomIds.get(name);
+      if (!id) {
+        id = this.env.ROOMS.idFromName(name);
+        // Bounded: a socket is in at most MAX_ROOMS_PER_SOCKET rooms, and stale names cost little.
+        if (this.#roomIds.size > 1_000) this.#roomIds.clear();
+        this.#roomIds.set(name, id);
+      }
       if (id.equals(this.ctx.id)) return await this.#room.act(ref, actor, action, Date.now());
       try {
         return await this.env.ROOMS.get(id).roomAction(ref, actor, action);
@@ -262,12 +276,12 @@ export class Room extends DurableObject<Env> {
     const missing: string[] = [];
     for (const item of frames) {
       const ws = this.ctx.getWebSockets(item.to)[0];
-      if (!ws || !readConnection(ws)) {
+      const change = item.membership;
+      // Only a membership change needs the attachment; a relay just sends.
+      if (!ws || (change && !updateConnection(ws, (current) => applyMembership(current, room, change)))) {
         missing.push(item.to);
         continue;
       }
-      const change = item.membership;
-      if (change) updateConnection(ws, (current) => applyMembership(current, room, change));
       if (!sendQuietly(ws, item.frame)) missing.push(item.to);
     }
     return missing;
@@ -323,6 +337,7 @@ export class Room extends DurableObject<Env> {
     const state = readConnection(ws);
     if (!state) return;
     this.#buckets.delete(state.socketId);
+    this.#sessions.forget(state.socketId);
     const seconds = Math.round((Date.now() - state.openedAt) / 1000);
     log("socket-close", { object: this.#name(), socket: state.socketId, code, reason, seconds });
   }

@@ -1,4 +1,4 @@
-import { Decoder, type Packet } from "socket.io-parser";
+import { Decoder, Encoder, type Packet, PacketType } from "socket.io-parser";
 import { describe, expect, it } from "vitest";
 import {
   decodeClientPacket,
@@ -39,6 +39,18 @@ describe("server packets, as socket.io-client decodes them", () => {
     ["DISCONNECT", encodeDisconnect(), { type: 1, nsp: "/" }],
   ])("round-trips %s", (_label, frame, expected) => {
     expect(asClientSees(frame)).toEqual(expected);
+  });
+});
+
+describe("encodeEvent", () => {
+  it.each([
+    ["an object", { room: "r", peer_id: "p", ice_candidate: { candidate: "c", sdpMLineIndex: 0 } }],
+    ["null", null],
+    ["unicode and escapes", { name: 'Zoë \u2028 "q" \n' }],
+    ["a nested array", [[1, [2, [3]]]]],
+  ])("writes %s exactly as socket.io-parser's Encoder does", (_label, data) => {
+    const viaParser = new Encoder().encode({ type: PacketType.EVENT, nsp: "/", data: ["ice-candidate", data] })[0];
+    expect(encodeEvent("ice-candidate", data)).toBe(viaParser);
   });
 });
 

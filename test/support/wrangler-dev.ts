@@ -9,6 +9,8 @@ export interface DevServer {
   /** e.g. `http://127.0.0.1:40123` */
   url: string;
   port: number;
+  /** Process id of wrangler; the runtime (workerd) runs as its descendant. */
+  pid: number;
   /** Everything wrangler printed so far, for failure messages. */
   output(): string;
   stop(): Promise<void>;
@@ -23,6 +25,8 @@ export interface DevServerOptions {
   port?: number;
   /** A state directory to use and keep (default: a throw-away one). */
   persistTo?: string;
+  /** Another wrangler configuration file (default: the project's wrangler.toml). */
+  config?: string;
 }
 
 const root = resolve(import.meta.dirname, "../..");
@@ -43,6 +47,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistTo];
   args.push("--inspector-port", String(await freePort()), "--show-interactive-dev-session=false");
   for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
+  if (options.config) args.push("--config", options.config);
 
   // The wrangler binary itself, in its own process group: killing an npx
   // wrapper was seen to leave wrangler and workerd serving.
@@ -74,7 +79,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     await stop();
     throw error;
   }
-  return { url, port, output: () => output, stop };
+  return { url, port, pid: child.pid ?? 0, output: () => output, stop };
 }
 
 async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number, output: () => string) {

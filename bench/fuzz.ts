@@ -54,7 +54,7 @@ try {
   });
   await bob.next("ice-candidate");
   const output = server.output();
-  const refusals = output.match(/"event":"refusal"/g)?.length ?? 0;
+  const refusals = output.match(/"log":"refusal"/g)?.length ?? 0;
   const crashes = output.match(/Uncaught|ERR_INTERNAL|internal error/g)?.length ?? 0;
   console.log(
     JSON.stringify(

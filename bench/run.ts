@@ -252,7 +252,7 @@ async function idleCost() {
     await new Promise((r) => setTimeout(r, idleSeconds * 1000));
     const window = server.output().slice(from);
     const count = (kind: string) =>
-      window.split(`"event":"wake"`).filter((chunk) => chunk.includes(`"kind":"${kind}"`)).length;
+      window.split("\n").filter((line) => line.includes(`"log":"wake"`) && line.includes(`"kind":"${kind}"`)).length;
     const wakes = { alarm: count("alarm"), message: count("message"), rpc: count("rpc") };
     const minutes = idleSeconds / 60;
     const sockets = alone.length + paired.length;
@@ -280,9 +280,7 @@ async function idleCost() {
 
 /** Wakes per minute of the objects that hold one socket each (their names are hex ids, not room names). */
 function estimateAlone(window: string, sockets: number, minutes: number): number {
-  const lines = window
-    .split("\n")
-    .filter((line) => line.includes(`"event":"wake"`) && !line.includes(`"object":"room:`));
+  const lines = window.split("\n").filter((line) => line.includes(`"log":"wake"`) && !line.includes(`"object":"room:`));
   return lines.length / sockets / minutes;
 }
 

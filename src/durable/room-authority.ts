@@ -22,6 +22,8 @@ export interface RoomHost {
   limits(): RoomLimits;
   /** How long a join request waits for the owner (ms). */
   joinRequestTimeout(): number;
+  /** How often a room checks that its peers' sockets still exist (ms): the ping interval. */
+  upkeepInterval(): number;
   /** Sends frames to sockets held by this object; returns the ids no longer here. */
   deliverHere(room: string, frames: OutgoingFrame[]): string[];
   /** Ids among `ids` whose sockets this object holds. */
@@ -57,6 +59,8 @@ export class RoomAuthority {
     if (action.kind === "create" && result.outcome.ok) {
       this.host.kv().hset(REF_KEY, REF_FIELD, JSON.stringify(ref));
       log("room-created", { object: this.host.name(), app: ref.app });
+      // A room, even one whose sockets all live elsewhere, has upkeep to do.
+      this.host.waitUntil(this.host.wakeBy(now + this.host.upkeepInterval()));
     }
     // A waiting request needs an alarm to time it out.
     if (action.kind === "join-request" && result.outcome.ok) {

@@ -67,6 +67,7 @@ export class Room extends DurableObject<Env> {
         return { maxMembers: config.maxRoomMembers, maxPendingRequests: config.maxPendingRequests };
       },
       joinRequestTimeout: () => this.#config().joinRequestTimeout,
+      upkeepInterval: () => this.#config().pingInterval,
       deliverHere: (room, frames) => this.#deliverHere(room, frames),
       presentHere: (ids) => ids.filter((id) => this.ctx.getWebSockets(id).length > 0),
       waitUntil: (work) => this.ctx.waitUntil(work),

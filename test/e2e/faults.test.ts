@@ -89,7 +89,12 @@ describe("faults", () => {
     peers.push(alice, bob);
     await setUpRoom(room, alice, bob);
 
-    const starts = () => server.output().split(`"event":"object-start","object":"room:${APP}/${room}"`).length - 1;
+    const starts = () =>
+      server
+        .output()
+        .split("\n")
+        .filter((line) => line.includes(`"log":"object-start"`) && line.includes(`"object":"room:${APP}/${room}"`))
+        .length;
     const before = starts();
     expect(before).toBeGreaterThanOrEqual(1);
     // Idle past the ~15 s after which the local runtime evicts an object that has no

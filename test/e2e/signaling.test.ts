@@ -177,6 +177,23 @@ describe("signaling through wrangler dev with real socket.io-clients", () => {
       await carol.socket.emitWithAck("room-leave-request", { auth: carol.session, room });
       const again = await alice.socket.emitWithAck("room-create-request", { auth: alice.session, room });
       expect(again).toEqual({ ok: true, data: { room } });
+
+      // The logs carry ids and codes: never a token, an SDP, a candidate, peerinfo or payload.
+      // (wrangler dev prints the runtime's log lines a moment later.)
+      await expect.poll(() => server.output(), { timeout: 5000 }).toContain('"log":"refusal"');
+      const logs = server.output();
+      for (const secret of [
+        appToken,
+        alice.session,
+        bob.session,
+        carol.session,
+        "o=- 1 2 IN IP4",
+        "typ host",
+        '"user_login"',
+        '"name":"bob"',
+      ]) {
+        expect(logs).not.toContain(secret);
+      }
     });
   });
 

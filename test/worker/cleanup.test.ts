@@ -1,0 +1,41 @@
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { signAppToken } from "../../src/auth/tokens";
+import { roomObjectName } from "../../src/socket/placement";
+import { ackOf, openRawSocket } from "./raw-socket";
+
+const secret = env.TOKEN_SECRET as string;
+
+describe("an object with no sockets and no room", () => {
+  it("leaves nothing behind in storage and schedules no alarm", async () => {
+    const room = "cleanup";
+    const stub = env.ROOMS.get(env.ROOMS.idFromName(roomObjectName("demo", room)));
+    const socket = await openRawSocket(`&app=demo&room=${room}`);
+    await socket.connect();
+    const [, accept] = await socket.request("auth-request", await signAppToken(secret, "demo"));
+    const { token } = (ackOf(accept as string) as { data: { token: string } }).data;
+    const [created] = await socket.request("room-create-request", { auth: token, room }, 2);
+    expect(created).toContain("room-create-accept");
+
+    // While the room exists, the object keeps state and an alarm.
+    const during = await runInDurableObject(stub, async (_instance, state) => ({
+      rows: state.storage.sql.exec("SELECT COUNT(*) AS n FROM kv_hash").one().n as number,
+      alarm: await state.storage.getAlarm(),
+    }));
+    expect(during.rows).toBeGreaterThan(0);
+    expect(during.alarm).not.toBeNull();
+
+    socket.ws.close(1000, "bye");
+    await socket.closed;
+    // The next alarm finds no sockets and no room.
+    await runDurableObjectAlarm(stub);
+    const after = await runInDurableObject(stub, async (_instance, state) => ({
+      tables: state.storage.sql
+        .exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'")
+        .toArray(),
+      alarm: await state.storage.getAlarm(),
+      keys: (await state.storage.list()).size,
+    }));
+    expect(after).toEqual({ tables: [], alarm: null, keys: 0 });
+  });
+});

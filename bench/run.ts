@@ -265,7 +265,8 @@ async function idleCost() {
       objects: alone.length + paired.length / 2,
       wakes,
       wakesPerSocketPerMinute: total / sockets / minutes,
-      wakesPerSocketPerMinuteAlone: estimateAlone(window, alone.length, minutes),
+      // The deaf socket is alone in its object too, until it is closed.
+      wakesPerSocketPerMinuteAlone: estimateAlone(window, alone.length + 1, minutes),
       deafNoticedAfterSeconds: deafNoticedAfter,
       // Cloudflare's published prices: $0.15 per million requests (alarm invocations,
       // RPC calls, and incoming WebSocket messages at 20:1); the runtime answers pongs

@@ -399,6 +399,8 @@
   // For tests and the curious: what the call looks like from here.
   window.demo = {
     socketId: () => state.socket?.id,
+    /** Drops the connection as a network failure would; the page reconnects by itself. */
+    dropConnection: () => state.socket?.io.engine.close(),
     room: () => state.room,
     peers: () =>
       [...state.peers.entries()].map(([id, peer]) => ({ id, name: peer.name, state: peer.pc.connectionState })),

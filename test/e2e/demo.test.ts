@@ -50,7 +50,7 @@ describe("the /demo page in headless Chromium", () => {
     await expect.poll(() => framesFrom(page, peerId), { timeout: 10_000, interval: 250 }).toBeGreaterThan(before + 5);
   }
 
-  it("sets up a two-way video call, turns a third peer away, and shows a peer leaving", {
+  it("sets up a two-way video call, turns a third peer away, survives a dropped connection, and shows a peer leaving", {
     timeout: 120_000,
   }, async () => {
     const room = `demo-${Date.now()}`;
@@ -95,10 +95,21 @@ describe("the /demo page in headless Chromium", () => {
       .waitFor({ timeout: 10_000 });
     expect(await cid.isVisible("#lobby")).toBe(true);
 
+    // Bob's connection drops: Ann sees him go; his page reconnects by itself and asks to come back.
+    await bob.evaluate(() => (window as unknown as { demo: { dropConnection(): void } }).demo.dropConnection());
+    await ann.locator("#messages li", { hasText: "Bob left" }).waitFor({ timeout: 10_000 });
+    const back = ann.locator("#requests li", { hasText: "Bob asks to join" });
+    await back.waitFor({ timeout: 15_000 });
+    await back.locator("button.accept").click();
+    const bobAgain = await socketId(bob);
+    expect(bobAgain).not.toBe(bobId);
+    await Promise.all([expectVideoFlowing(ann, bobAgain), expectVideoFlowing(bob, annId)]);
+
     // Bob leaves; Ann sees him go.
     await bob.click("#leave");
-    await ann.locator("#messages li", { hasText: "Bob left" }).waitFor({ timeout: 10_000 });
-    await expect.poll(() => ann.locator(`#videos .tile[data-peer="${bobId}"]`).count(), { timeout: 15_000 }).toBe(0);
+    // The second "Bob left" (the first was the dropped connection).
+    await expect.poll(() => ann.locator("#messages li", { hasText: "Bob left" }).count(), { timeout: 10_000 }).toBe(2);
+    await expect.poll(() => ann.locator(`#videos .tile[data-peer="${bobAgain}"]`).count(), { timeout: 15_000 }).toBe(0);
 
     for (const page of [ann, bob, cid]) expect((page as Page & { errors: string[] }).errors).toEqual([]);
   });

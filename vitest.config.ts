@@ -14,13 +14,20 @@ export default defineConfig({
         test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node", sequence: { groupOrder: 0 } },
       },
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            // Heartbeat tests run alarms back to back: give pongs 1 ms, not 30 s, before they are judged.
+            miniflare: { bindings: { PING_TIMEOUT_MS: "1" } },
+          }),
+        ],
         test: { name: "worker", include: ["test/worker/**/*.test.ts"], sequence: { groupOrder: 1 } },
       },
       {
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
+          exclude: ["test/e2e/demo.test.ts"],
           environment: "node",
           testTimeout: 30_000,
           hookTimeout: 60_000,
@@ -28,6 +35,18 @@ export default defineConfig({
           maxWorkers: 2,
           // After the fast suites, so a broken build fails in seconds.
           sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        // Chromium and two wrangler-driven pages are heavy on 2 cores: run alone, last.
+        test: {
+          name: "browser",
+          include: ["test/e2e/demo.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          maxWorkers: 1,
+          sequence: { groupOrder: 3 },
         },
       },
     ],

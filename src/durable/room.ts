@@ -13,7 +13,7 @@ import type { Peer, RoomRef } from "../signaling/room-store";
 import { routeEvent } from "../signaling/router";
 import { type ConnectionContext, handleFrame } from "../socket/connection";
 import { newConnection } from "../socket/connection-state";
-import { CLOSE_PING_TIMEOUT, missedPong } from "../socket/heartbeat";
+import { CLOSE_PING_TIMEOUT, heartbeatDue, missedPong } from "../socket/heartbeat";
 import { randomId } from "../socket/ids";
 import { placementFromQuery, roomObjectName } from "../socket/placement";
 import { TokenBucket } from "../socket/rate-limit";
@@ -145,10 +145,10 @@ export class Room extends DurableObject<Env> {
     this.#countWake("alarm");
     const config = this.#config();
     const now = Date.now();
-    const pinged = await this.#heartbeat(now);
+    const nextPing = await this.#heartbeat(now, config);
     const room = await this.#room.upkeep(now);
 
-    const next = [pinged > 0 || room.exists ? now + config.pingInterval : null, room.nextExpiry].filter(
+    const next = [nextPing, room.exists ? now + config.pingInterval : null, room.nextExpiry].filter(
       (at): at is number => at !== null,
     );
     if (next.length > 0) {
@@ -288,11 +288,19 @@ export class Room extends DurableObject<Env> {
     return missing;
   }
 
-  /** Pings every socket, closing those that missed the previous ping; returns how many were pinged. */
-  async #heartbeat(now: number): Promise<number> {
+  /**
+   * Pings every socket, closing those that missed the previous ping. Returns
+   * when the next ping is due, or null when no socket is left.
+   */
+  async #heartbeat(now: number, config: SocketConfig): Promise<number | null> {
+    const sockets = this.ctx.getWebSockets();
     const lastPingAt = (await this.ctx.storage.get<number>(LAST_PING_KEY)) ?? null;
+    if (sockets.length > 0 && !heartbeatDue(lastPingAt, now, config.pingTimeout)) {
+      // An early alarm (a join request's expiry) soon after a ping: pongs may still be on their way.
+      return (lastPingAt as number) + config.pingInterval;
+    }
     let pinged = 0;
-    for (const ws of this.ctx.getWebSockets()) {
+    for (const ws of sockets) {
       const state = readConnection(ws);
       if (!state) {
         closeQuietly(ws, CLOSE_INTERNAL_ERROR, "connection state lost");
@@ -306,9 +314,12 @@ export class Room extends DurableObject<Env> {
       }
       if (sendQuietly(ws, ENGINE_PING)) pinged++;
     }
-    if (pinged > 0) await this.ctx.storage.put(LAST_PING_KEY, now);
-    else await this.ctx.storage.delete(LAST_PING_KEY);
-    return pinged;
+    if (pinged === 0) {
+      await this.ctx.storage.delete(LAST_PING_KEY);
+      return null;
+    }
+    await this.ctx.storage.put(LAST_PING_KEY, now);
+    return now + config.pingInterval;
   }
 
   /** The connection leaves every room it is in and withdraws every request it made. */

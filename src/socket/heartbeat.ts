@@ -5,7 +5,8 @@
  * `pingInterval`. Clients answer "3"; the runtime answers that with a noop
  * itself and records when (`getWebSocketAutoResponseTimestamp`), so pongs
  * never wake the object. At the next alarm, a socket whose last pong is older
- * than the previous ping missed it and is closed. Cost: one wake per object
+ * than the previous ping missed it and is closed (an alarm that comes within
+ * `pingTimeout` of a ping, for other work, judges nothing). Cost: one wake per object
  * per `pingInterval`; a silent peer is dropped at most two intervals after
  * its last sign of life.
  */
@@ -30,4 +31,17 @@ export interface PongEvidence {
 export function missedPong(socket: PongEvidence, lastPingAt: number | null): boolean {
   if (lastPingAt === null || socket.openedAt >= lastPingAt) return false;
   return socket.lastPongAt === null || socket.lastPongAt < lastPingAt;
+}
+
+/**
+ * Whether an alarm at `now` should judge and ping the sockets. An alarm can
+ * come early, for other work (a join request's expiry), right after a ping:
+ * sockets get `pingTimeout` to answer before they are judged.
+ *
+ * @example
+ * heartbeatDue(null, 5_000, 30_000); // true: never pinged
+ * heartbeatDue(1_000, 5_000, 30_000); // false: pongs may still be on their way
+ */
+export function heartbeatDue(lastPingAt: number | null, now: number, pingTimeout: number): boolean {
+  return lastPingAt === null || now - lastPingAt >= pingTimeout;
 }

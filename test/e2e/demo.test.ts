@@ -22,15 +22,31 @@ describe("the /demo page in headless Chromium", () => {
     await server?.stop();
   });
 
+  const opened = new Map<string, Page>();
+
+  /** What each page told its user: on a failure, usually the reason. */
+  async function pageMessages(): Promise<string> {
+    const lines: string[] = [];
+    for (const [name, page] of opened) {
+      const items = await page
+        .locator("#messages li")
+        .allTextContents()
+        .catch(() => ["(page gone)"]);
+      lines.push(`${name}'s page said: ${items.join(" | ")}`);
+    }
+    return lines.join("\n");
+  }
+
   async function openDemo(name: string): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on("pageerror", (error) => errors.push(error.message));
+    opened.set(name, page);
     await page.goto(`${server.url}/demo`);
     await page.fill("#name", name);
     // The lobby's buttons are enabled once the page holds an app token.
-    await page.locator("#create:enabled").waitFor({ timeout: 10_000 });
+    await page.locator("#create:enabled").waitFor({ timeout: 20_000 });
     (page as Page & { errors: string[] }).errors = errors;
     return page;
   }
@@ -52,13 +68,14 @@ describe("the /demo page in headless Chromium", () => {
 
   it("sets up a two-way video call, turns a third peer away, survives a dropped connection, and shows a peer leaving", {
     timeout: 120_000,
-  }, async () => {
+  }, async ({ onTestFailed }) => {
+    onTestFailed(async () => console.error(await pageMessages()));
     const room = `demo-${Date.now()}`;
 
     const ann = await openDemo("Ann");
     await ann.fill("#room", room);
     await ann.click("#create");
-    await expect.poll(() => ann.textContent("#room-name"), { timeout: 15_000 }).toBe(room);
+    await expect.poll(() => ann.textContent("#room-name"), { timeout: 20_000 }).toBe(room);
     expect(await ann.isVisible("#call")).toBe(true);
     expect(await ann.isVisible("#lobby")).toBe(false);
 
@@ -68,16 +85,16 @@ describe("the /demo page in headless Chromium", () => {
 
     // Ann sees Bob's request in the page and accepts it.
     const request = ann.locator("#requests li", { hasText: "Bob asks to join" });
-    await request.waitFor({ timeout: 10_000 });
+    await request.waitFor({ timeout: 30_000 });
     await request.locator("button.accept").click();
 
     const [annId, bobId] = [await socketId(ann), await socketId(bob)];
     await Promise.all([expectVideoFlowing(ann, bobId), expectVideoFlowing(bob, annId)]);
     await expect
-      .poll(() => ann.textContent(`#videos .tile[data-peer="${bobId}"] figcaption`), { timeout: 15_000 })
+      .poll(() => ann.textContent(`#videos .tile[data-peer="${bobId}"] figcaption`), { timeout: 20_000 })
       .toBe("Bob");
     await expect
-      .poll(() => bob.textContent(`#videos .tile[data-peer="${annId}"] figcaption`), { timeout: 15_000 })
+      .poll(() => bob.textContent(`#videos .tile[data-peer="${annId}"] figcaption`), { timeout: 20_000 })
       .toBe("Ann");
 
     mkdirSync(resolve(SCREENSHOT, ".."), { recursive: true });
@@ -88,18 +105,18 @@ describe("the /demo page in headless Chromium", () => {
     await cid.fill("#room", room);
     await cid.click("#join");
     const third = ann.locator("#requests li", { hasText: "Cid asks to join" });
-    await third.waitFor({ timeout: 10_000 });
+    await third.waitFor({ timeout: 30_000 });
     await third.locator("button.reject").click();
     await cid
       .locator("#messages li.error", { hasText: "Room owner rejected your request" })
-      .waitFor({ timeout: 10_000 });
+      .waitFor({ timeout: 20_000 });
     expect(await cid.isVisible("#lobby")).toBe(true);
 
     // Bob's connection drops: Ann sees him go; his page reconnects by itself and asks to come back.
     await bob.evaluate(() => (window as unknown as { demo: { dropConnection(): void } }).demo.dropConnection());
-    await ann.locator("#messages li", { hasText: "Bob left" }).waitFor({ timeout: 10_000 });
+    await ann.locator("#messages li", { hasText: "Bob left" }).waitFor({ timeout: 20_000 });
     const back = ann.locator("#requests li", { hasText: "Bob asks to join" });
-    await back.waitFor({ timeout: 15_000 });
+    await back.waitFor({ timeout: 30_000 });
     await back.locator("button.accept").click();
     const bobAgain = await socketId(bob);
     expect(bobAgain).not.toBe(bobId);
@@ -108,8 +125,8 @@ describe("the /demo page in headless Chromium", () => {
     // Bob leaves; Ann sees him go.
     await bob.click("#leave");
     // The second "Bob left" (the first was the dropped connection).
-    await expect.poll(() => ann.locator("#messages li", { hasText: "Bob left" }).count(), { timeout: 10_000 }).toBe(2);
-    await expect.poll(() => ann.locator(`#videos .tile[data-peer="${bobAgain}"]`).count(), { timeout: 15_000 }).toBe(0);
+    await expect.poll(() => ann.locator("#messages li", { hasText: "Bob left" }).count(), { timeout: 20_000 }).toBe(2);
+    await expect.poll(() => ann.locator(`#videos .tile[data-peer="${bobAgain}"]`).count(), { timeout: 20_000 }).toBe(0);
 
     for (const page of [ann, bob, cid]) expect((page as Page & { errors: string[] }).errors).toEqual([]);
   });

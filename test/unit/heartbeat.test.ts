@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { missedPong } from "../../src/socket/heartbeat";
+import { heartbeatDue, missedPong } from "../../src/socket/heartbeat";
 
 describe("missedPong", () => {
   const ping = 10_000;
@@ -13,5 +13,17 @@ describe("missedPong", () => {
     ["answered only an earlier ping", { openedAt: 0, lastPongAt: ping - 1 }, ping, true],
   ])("%s", (_label, socket, lastPingAt, missed) => {
     expect(missedPong(socket, lastPingAt)).toBe(missed);
+  });
+});
+
+describe("heartbeatDue", () => {
+  it.each([
+    ["never pinged", null, 5_000, true],
+    ["an early alarm right after a ping", 1_000, 5_000, false],
+    ["just before pingTimeout has passed", 1_000, 30_999, false],
+    ["once pingTimeout has passed", 1_000, 31_000, true],
+    ["at the regular interval", 1_000, 61_000, true],
+  ])("%s", (_label, lastPingAt, now, due) => {
+    expect(heartbeatDue(lastPingAt, now, 30_000)).toBe(due);
   });
 });

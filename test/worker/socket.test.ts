@@ -5,6 +5,8 @@ import { roomObjectName } from "../../src/socket/placement";
 import { ackOf, eventOf, openRawSocket } from "./raw-socket";
 
 const secret = env.TOKEN_SECRET as string;
+// Lets the runtime's clock move past PING_TIMEOUT_MS (1 ms in these tests) between two alarms.
+const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
 const roomStub = (app: string, room: string) => env.ROOMS.get(env.ROOMS.idFromName(roomObjectName(app, room)));
 
 describe("the Engine.IO handshake", () => {
@@ -16,7 +18,7 @@ describe("the Engine.IO handshake", () => {
       sid: expect.stringMatching(/^[\w-]{20}$/),
       upgrades: [],
       pingInterval: 60000,
-      pingTimeout: 30000,
+      pingTimeout: 1, // vitest.config.ts sets PING_TIMEOUT_MS=1 for the worker tests (default 30000)
       maxPayload: 65536,
     });
   });
@@ -118,12 +120,15 @@ describe("heartbeats driven by the alarm", () => {
     // The auto-response: the runtime answers the pong with a noop, without the object.
     expect(await socket.next()).toBe("6");
 
+    await tick();
     expect(await runDurableObjectAlarm(roomStub("demo", room))).toBe(true);
     expect(await socket.next()).toBe("2"); // still alive: it answered
     // No pong this time.
+    await tick();
     expect(await runDurableObjectAlarm(roomStub("demo", room))).toBe(true);
     expect(await socket.closed).toBe(4000);
     // Nobody left: the object stops scheduling alarms.
+    await tick();
     expect(await runDurableObjectAlarm(roomStub("demo", room))).toBe(false);
   });
 

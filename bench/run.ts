@@ -20,7 +20,7 @@ import { setUpRoom } from "../test/support/call";
 import { connectPeer, type TestPeer } from "../test/support/peer";
 import { startDevServer } from "../test/support/wrangler-dev";
 import { startMachineFloor } from "./lib/machine-floor";
-import { latencies, type Pinger, type Placement, rawPair, signalingPair, throughput } from "./lib/pairs";
+import { bounce, latencies, type Pinger, type Placement, rawPair, signalingPair, throughput } from "./lib/pairs";
 import { runtimeRss } from "./lib/runtime-memory";
 import { pool, type Summary, summarize } from "./lib/stats";
 
@@ -128,32 +128,7 @@ async function busyRoom(url: string, appToken: string, pairs: number) {
   }
   await setUpRoom(room, peers[0] as TestPeer, ...peers.slice(1));
   const pingers: Pinger[] = [];
-  for (let i = 0; i < pairs; i++) {
-    const [a, b] = [peers[2 * i] as TestPeer, peers[2 * i + 1] as TestPeer];
-    a.socket.offAny();
-    b.socket.offAny();
-    const candidate = { candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host", sdpMLineIndex: 0 };
-    b.socket.on("ice-candidate", () =>
-      b.socket.emit("relay-ice-candidate", { auth: b.session, room, to: a.id, ice_candidate: candidate }),
-    );
-    let waiting: (() => void) | null = null;
-    a.socket.on("ice-candidate", () => waiting?.());
-    pingers.push({
-      roundTrip: () =>
-        new Promise((resolve) => {
-          const started = performance.now();
-          waiting = () => {
-            waiting = null;
-            resolve(performance.now() - started);
-          };
-          a.socket.emit("relay-ice-candidate", { auth: a.session, room, to: b.id, ice_candidate: candidate });
-        }),
-      close: () => {
-        a.close();
-        b.close();
-      },
-    });
-  }
+  for (let i = 0; i < pairs; i++) pingers.push(bounce(room, peers[2 * i] as TestPeer, peers[2 * i + 1] as TestPeer));
   const rate = await throughput(pingers, THROUGHPUT_SECONDS);
   const latency = summarize(await latencies(pingers, ROUNDS_MANY_PAIRS, 5));
   for (const peer of peers) peer.close();

@@ -22,11 +22,10 @@ export async function rawPair(urlA: string, urlB: string, frame: string): Promis
   a.on("message", () => waiting?.());
   return {
     roundTrip: () =>
-      new Promise<number>((resolve) => {
-        const started = performance.now();
+      timedRoundTrip((done) => {
         waiting = () => {
           waiting = null;
-          resolve(performance.now() - started);
+          done();
         };
         a.send(frame);
       }),
@@ -60,15 +59,21 @@ export async function signalingPair(
     });
   const [a, b] = [await join("a"), await join("b")];
   await setUpRoom(room, a, b);
+  return bounce(room, a, b);
+}
+
+const ICE_CANDIDATE = {
+  candidate: "candidate:842163049 1 udp 1677729535 127.0.0.1 50000 typ srflx raddr 0.0.0.0 rport 0 generation 0",
+  sdpMLineIndex: 0,
+};
+
+/** Makes two members of `room` bounce `relay-ice-candidate` between them: a ping-pong of real relays. */
+export function bounce(room: string, a: TestPeer, b: TestPeer): Pinger & { frameBytes: number } {
   // Stop recording events (the test peer keeps an inbox): only the bounce listeners remain.
   a.socket.offAny();
   b.socket.offAny();
-  const ice_candidate = {
-    candidate: "candidate:842163049 1 udp 1677729535 127.0.0.1 50000 typ srflx raddr 0.0.0.0 rport 0 generation 0",
-    sdpMLineIndex: 0,
-  };
-  const fromA = { auth: a.session, room, to: b.id, ice_candidate };
-  const fromB = { auth: b.session, room, to: a.id, ice_candidate };
+  const fromA = { auth: a.session, room, to: b.id, ice_candidate: ICE_CANDIDATE };
+  const fromB = { auth: b.session, room, to: a.id, ice_candidate: ICE_CANDIDATE };
   b.socket.on("ice-candidate", () => b.socket.emit("relay-ice-candidate", fromB));
   let waiting: (() => void) | null = null;
   a.socket.on("ice-candidate", () => waiting?.());
@@ -76,16 +81,23 @@ export async function signalingPair(
     // The frame socket.io-client sends for one relay, so the floors can send frames of the same size.
     frameBytes: Buffer.byteLength(`42${JSON.stringify(["relay-ice-candidate", fromA])}`),
     roundTrip: () =>
-      new Promise<number>((resolve) => {
-        const started = performance.now();
+      timedRoundTrip((done) => {
         waiting = () => {
           waiting = null;
-          resolve(performance.now() - started);
+          done();
         };
         a.socket.emit("relay-ice-candidate", fromA);
       }),
     close: () => closePeers(a, b),
   };
+}
+
+/** Times from `send` until it calls back `done`, in ms. */
+function timedRoundTrip(send: (done: () => void) => void): Promise<number> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    send(() => resolve(performance.now() - started));
+  });
 }
 
 function closePeers(...peers: TestPeer[]) {

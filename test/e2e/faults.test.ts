@@ -95,8 +95,9 @@ describe("faults", () => {
         .split("\n")
         .filter((line) => line.includes(`"log":"object-start"`) && line.includes(`"object":"room:${APP}/${room}"`))
         .length;
+    // wrangler dev prints the runtime's log lines a moment after they happen.
+    await expect.poll(starts, { timeout: 5000 }).toBeGreaterThanOrEqual(1);
     const before = starts();
-    expect(before).toBeGreaterThanOrEqual(1);
     // Idle past the ~15 s after which the local runtime evicts an object that has no
     // alarm due and no traffic; its hibernated WebSockets stay open.
     await new Promise((r) => setTimeout(r, 25_000));

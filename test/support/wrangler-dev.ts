@@ -64,12 +64,22 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       CI: "true",
     },
   });
+  // If this process ends without stop() (a crash, a killed script), take wrangler and the runtime along.
+  const orphanGuard = () => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  };
+  process.once("exit", orphanGuard);
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
 
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
+    process.off("exit", orphanGuard);
     await kill(child);
     if (ownState) await rm(persistTo, { recursive: true, force: true });
   };

@@ -20,7 +20,16 @@ import { setUpRoom } from "../test/support/call";
 import { connectPeer, type TestPeer } from "../test/support/peer";
 import { startDevServer } from "../test/support/wrangler-dev";
 import { startMachineFloor } from "./lib/machine-floor";
-import { bounce, latencies, type Pinger, type Placement, rawPair, signalingPair, throughput } from "./lib/pairs";
+import {
+  benchPeer,
+  bounce,
+  latencies,
+  type Pinger,
+  type Placement,
+  rawPair,
+  signalingPair,
+  throughput,
+} from "./lib/pairs";
 import { runtimeRss } from "./lib/runtime-memory";
 import { pool, type Summary, summarize } from "./lib/stats";
 
@@ -152,15 +161,8 @@ async function callSetups(url: string, appToken: string) {
       const tasks = Array.from({ length: rooms }, (_, i) => async () => {
         const room = `setup-${placement}-${rooms}-${i}-${Date.now()}`;
         const t0 = performance.now();
-        const join = (name: string) =>
-          connectPeer({
-            url,
-            appToken,
-            peerinfo: { name },
-            ...(placement === "room" ? { query: { app: "bench", room } } : {}),
-          });
-        const a = await join("a");
-        const b = await join("b");
+        const a = await benchPeer(url, appToken, "a", room, placement);
+        const b = await benchPeer(url, appToken, "b", room, placement);
         peers.push(a, b);
         await setUpRoom(room, a, b);
         return performance.now() - t0;

@@ -50,16 +50,28 @@ export async function signalingPair(
   room: string,
   placement: Placement,
 ): Promise<Pinger & { frameBytes: number }> {
-  const join = (name: string) =>
-    connectPeer({
-      url,
-      appToken,
-      peerinfo: { name },
-      ...(placement === "room" ? { query: { app: "bench", room } } : {}),
-    });
-  const [a, b] = [await join("a"), await join("b")];
+  const [a, b] = [
+    await benchPeer(url, appToken, "a", room, placement),
+    await benchPeer(url, appToken, "b", room, placement),
+  ];
   await setUpRoom(room, a, b);
   return bounce(room, a, b);
+}
+
+/** A connected, authenticated peer of the "bench" app, placed in `room`'s object or in its own. */
+export function benchPeer(
+  url: string,
+  appToken: string,
+  name: string,
+  room: string,
+  placement: Placement,
+): Promise<TestPeer> {
+  return connectPeer({
+    url,
+    appToken,
+    peerinfo: { name },
+    ...(placement === "room" ? { query: { app: "bench", room } } : {}),
+  });
 }
 
 const ICE_CANDIDATE = {

@@ -50,6 +50,7 @@ export class Room extends DurableObject<Env> {
   /** Room object ids by name: hashing a name is not free, and a relay needs it every time. */
   readonly #roomIds = new Map<string, DurableObjectId>();
   #store: SqlKvStore | undefined;
+  #settings: SocketConfig | undefined;
   readonly #room: RoomAuthority;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -69,7 +70,7 @@ export class Room extends DurableObject<Env> {
       joinRequestTimeout: () => this.#config().joinRequestTimeout,
       upkeepInterval: () => this.#config().pingInterval,
       deliverHere: (room, frames) => this.#deliverHere(room, frames),
-      presentHere: (ids) => ids.filter((id) => this.ctx.getWebSockets(id).length > 0),
+      presentHere: (ids) => this.#presentHere(ids),
       waitUntil: (work) => this.ctx.waitUntil(work),
       wakeBy: (at) => this.#wakeBy(at),
       name: () => this.#name(),
@@ -111,16 +112,14 @@ export class Room extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     this.#countWake("message");
-    // The socket id is the socket's tag: cheaper than reading the attachment, which #onMessage reads once.
-    const socketId = this.ctx.getTags(ws)[0];
+    const socketId = this.#socketIdOf(ws);
     if (!socketId) return closeQuietly(ws, CLOSE_INTERNAL_ERROR, "connection state lost");
     if (!this.#withinRateLimit(ws, socketId, message)) return;
     await this.#serially(socketId, () => this.#onMessage(ws, message));
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    const state = readConnection(ws);
-    await this.#serially(state?.socketId ?? "", async () => {
+    await this.#serially(this.#socketIdOf(ws) ?? "", async () => {
       this.#closed(ws, code, reason);
       await this.#leaveAll(ws);
       // Complete the closing handshake. 1005/1006/1015 only describe a close
@@ -131,8 +130,7 @@ export class Room extends DurableObject<Env> {
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
     console.warn(`[${this.#name()}] websocket error:`, error);
-    const state = readConnection(ws);
-    await this.#serially(state?.socketId ?? "", () => this.#drop(ws, CLOSE_INTERNAL_ERROR, "websocket error"));
+    await this.#serially(this.#socketIdOf(ws) ?? "", () => this.#drop(ws, CLOSE_INTERNAL_ERROR, "websocket error"));
   }
 
   /**
@@ -181,7 +179,7 @@ export class Room extends DurableObject<Env> {
   /** RPC: which of these sockets are held here (for a room's audit of its members). */
   async present(ids: string[]): Promise<string[]> {
     this.#countWake("rpc");
-    return ids.filter((id) => this.ctx.getWebSockets(id).length > 0);
+    return this.#presentHere(ids);
   }
 
   // ---- internals -------------------------------------------------------
@@ -360,8 +358,22 @@ export class Room extends DurableObject<Env> {
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 
+  /**
+   * The settings, read once per instance: `env` does not change while an
+   * object lives, and every message needs them (rate limit, frame limit, rules).
+   */
   #config(): SocketConfig {
-    return readSocketConfig(this.env);
+    this.#settings ??= readSocketConfig(this.env);
+    return this.#settings;
+  }
+
+  /** The socket's id is its tag: cheaper than reading its attachment. */
+  #socketIdOf(ws: WebSocket): string | undefined {
+    return this.ctx.getTags(ws)[0];
+  }
+
+  #presentHere(ids: string[]): string[] {
+    return ids.filter((id) => this.ctx.getWebSockets(id).length > 0);
   }
 
   #kv(): SqlKvStore {

@@ -18,6 +18,8 @@ export interface HandshakeError {
   message: string;
   /** Extra detail for a human, beyond engine.io's fixed message. */
   detail?: string;
+  /** A stable code a client can switch on, where engine.io's numeric code is too coarse (401s). */
+  reason?: string;
 }
 
 /** The path Socket.IO clients use by default. */

@@ -40,7 +40,7 @@ describe("a server under abuse", () => {
 
   /** A raw WebSocket that has done the Engine.IO and Socket.IO handshakes. */
   async function rawSocket(room?: string): Promise<{ ws: WebSocket; received: string[]; closed: Promise<number> }> {
-    const query = room ? `&app=${APP}&room=${encodeURIComponent(room)}` : "";
+    const query = room ? `&app=${APP}&room=${encodeURIComponent(room)}&token=${appToken}` : "";
     const ws = new WebSocket(`${server.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket${query}`);
     const received: string[] = [];
     ws.on("message", (data) => received.push(data.toString()));

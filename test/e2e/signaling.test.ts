@@ -282,7 +282,7 @@ describe("signaling through wrangler dev with real socket.io-clients", () => {
     // A raw WebSocket in the same room's object, speaking garbage.
     const { WebSocket } = await import("ws");
     const raw = new WebSocket(
-      `${server.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket&app=demo-chat-test&room=${room}`,
+      `${server.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket&app=demo-chat-test&room=${room}&token=${appToken}`,
     );
     await new Promise((resolve) => raw.once("message", resolve));
     raw.send("40");

@@ -22,7 +22,7 @@ export interface PeerOptions {
   url: string;
   appToken: string;
   peerinfo?: unknown;
-  /** Handshake query: `{ app, room }` places the socket in that room's object. */
+  /** Handshake query: `{ app, room }` places the socket in that room's object (the app token is added as `token`). */
   query?: Record<string, string>;
   /** Let socket.io-client reconnect by itself (off by default in tests). */
   reconnection?: boolean;
@@ -40,7 +40,7 @@ export async function connectPeer(options: PeerOptions): Promise<TestPeer> {
     reconnectionDelayMax: 500,
     forceNew: true,
     auth: { token: options.appToken },
-    ...(options.query ? { query: options.query } : {}),
+    ...(options.query ? { query: { token: options.appToken, ...options.query } } : {}),
   });
   const inbox: Array<[string, unknown]> = [];
   const waiters: Array<{ event: string; where: (data: unknown) => boolean; resolve: (data: unknown) => void }> = [];

@@ -1,5 +1,6 @@
-import { SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { expect } from "vitest";
+import { signAppToken } from "../../src/auth/tokens";
 
 /** A WebSocket to the worker that speaks raw Engine.IO frames, for tests inside workerd. */
 export interface RawSocket {
@@ -15,7 +16,17 @@ export interface RawSocket {
   request(name: string, data: unknown, ackId?: number): Promise<string[]>;
 }
 
+/**
+ * Opens a socket with the handshake query `query` ("&app=demo&room=lobby").
+ * A query that names a room gets its app's token added, as a real client
+ * must send it; pass `token=` yourself to send another (or an empty) one.
+ */
 export async function openRawSocket(query = ""): Promise<RawSocket> {
+  const params = new URLSearchParams(query);
+  const app = params.get("app");
+  if (params.has("room") && app !== null && !params.has("token")) {
+    query += `&token=${await signAppToken(env.TOKEN_SECRET as string, app)}`;
+  }
   const res = await SELF.fetch(`https://edge.test/socket.io/?EIO=4&transport=websocket${query}`, {
     headers: { Upgrade: "websocket" },
   });

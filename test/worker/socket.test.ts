@@ -1,4 +1,4 @@
-import { env, runDurableObjectAlarm, SELF } from "cloudflare:test";
+import { env, listDurableObjectIds, runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { signAppToken } from "../../src/auth/tokens";
 import { roomObjectName } from "../../src/socket/placement";
@@ -32,6 +32,36 @@ describe("the Engine.IO handshake", () => {
     const res = await SELF.fetch(`https://edge.test${path}`, { headers });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ code, message: expect.any(String) });
+  });
+});
+
+describe("a socket that names a room", () => {
+  const upgrade = (query: string) =>
+    SELF.fetch(`https://edge.test/socket.io/?EIO=4&transport=websocket${query}`, { headers: { Upgrade: "websocket" } });
+  const roomWasWoken = async (room: string) => {
+    const id = env.ROOMS.idFromName(roomObjectName("demo", room));
+    return (await listDurableObjectIds(env.ROOMS)).some((each) => each.equals(id));
+  };
+
+  it.each([
+    ["no token", () => Promise.resolve(""), "ERR_TOKEN_MISSING"],
+    ["a forged token", () => signAppToken("forged-secret-forged-secret-012345", "demo"), "ERR_TOKEN_BAD_SIGNATURE"],
+    ["another app's token", () => signAppToken(secret, "other"), "ERR_TOKEN_WRONG_APP"],
+    ["garbage", () => Promise.resolve("not-a-jwt"), "ERR_TOKEN_MALFORMED"],
+  ])("with %s is refused 401 by the worker, and the room's object never wakes", async (label, token, reason) => {
+    const room = `stranger-${label.replaceAll(" ", "-").replace("'", "")}`;
+    const value = await token();
+    const res = await upgrade(`&app=demo&room=${room}${value ? `&token=${value}` : ""}`);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ code: 4, message: "Forbidden", reason, detail: expect.any(String) });
+    expect(await roomWasWoken(room)).toBe(false);
+  });
+
+  it("with its app's token is placed in the room's object", async () => {
+    const res = await upgrade(`&app=demo&room=with-token&token=${await signAppToken(secret, "demo")}`);
+    expect(res.status).toBe(101);
+    (res.webSocket as WebSocket).accept();
+    expect(await roomWasWoken("with-token")).toBe(true);
   });
 });
 

@@ -1,6 +1,14 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
+// A green run is quiet. The worker pool reads wrangler.toml once per test file,
+// and wrangler then logs "Using secrets defined in .dev.vars" each time; its log
+// level comes from WRANGLER_LOG. The e2e harness sets its own for `wrangler dev`.
+process.env.WRANGLER_LOG ??= "warn";
+
+/** Prints the output of `wrangler dev` for a failing test (DEBUG_WRANGLER=1: always). */
+const wranglerOutputOnFailure = "test/support/wrangler-output-on-failure.ts";
+
 /**
  * Three suites, all run by `npm test`:
  * - unit:   pure code (protocol, rules, tokens) in Node, milliseconds each;
@@ -9,6 +17,9 @@ import { defineConfig } from "vitest/config";
  */
 export default defineConfig({
   test: {
+    // Console output of a test (the worker's JSON log lines, config warnings)
+    // is shown when that test fails, not for passing ones. A reporter setting: root only.
+    silent: "passed-only",
     projects: [
       {
         test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node", sequence: { groupOrder: 0 } },
@@ -21,7 +32,11 @@ export default defineConfig({
             miniflare: { bindings: { PING_TIMEOUT_MS: "1" } },
           }),
         ],
-        test: { name: "worker", include: ["test/worker/**/*.test.ts"], sequence: { groupOrder: 1 } },
+        test: {
+          name: "worker",
+          include: ["test/worker/**/*.test.ts"],
+          sequence: { groupOrder: 1 },
+        },
       },
       {
         test: {
@@ -29,6 +44,7 @@ export default defineConfig({
           include: ["test/e2e/**/*.test.ts"],
           exclude: ["test/e2e/demo.test.ts"],
           environment: "node",
+          setupFiles: [wranglerOutputOnFailure],
           testTimeout: 30_000,
           hookTimeout: 60_000,
           // Each file starts its own wrangler dev; two at once are plenty on 2 cores.
@@ -43,6 +59,7 @@ export default defineConfig({
           name: "browser",
           include: ["test/e2e/demo.test.ts"],
           environment: "node",
+          setupFiles: [wranglerOutputOnFailure],
           testTimeout: 120_000,
           hookTimeout: 60_000,
           maxWorkers: 1,

@@ -93,12 +93,17 @@ export interface SocketConfig {
   joinRequestTimeout: number;
   /** Session token lifetime (seconds). */
   tokenLifetimeSeconds: number;
+  /** How long a socket may stay without a successful `auth-request` before it is closed (ms). */
+  authTimeout: number;
+  /** Most sockets one Durable Object accepts; more are refused at the upgrade (503). */
+  maxSocketsPerObject: number;
 }
 
 export const SOCKET_DEFAULTS = {
   pingInterval: 60_000,
   pingTimeout: 30_000,
-  maxFrameBytes: 65_536,
+  // Socket.IO's own maxHttpBufferSize (1e6): a frame its server would read is read and answered here too.
+  maxFrameBytes: 1_000_000,
   maxPayloadBytes: 8_192,
   maxPeerinfoBytes: 4_096,
   maxRoomMembers: 32,
@@ -107,6 +112,8 @@ export const SOCKET_DEFAULTS = {
   rateLimitPerSecond: 50,
   rateLimitBurst: 200,
   joinRequestTimeout: 120_000,
+  authTimeout: 30_000,
+  maxSocketsPerObject: 128,
 } as const;
 
 /**
@@ -137,6 +144,8 @@ export function readSocketConfig(env: Env): SocketConfig {
     rateLimitBurst: positiveInteger("RATE_LIMIT_BURST", env.RATE_LIMIT_BURST, d.rateLimitBurst),
     joinRequestTimeout: positiveInteger("JOIN_REQUEST_TIMEOUT_MS", env.JOIN_REQUEST_TIMEOUT_MS, d.joinRequestTimeout),
     tokenLifetimeSeconds: parseTokenLifetime(env.TOKEN_LIFETIME),
+    authTimeout: positiveInteger("AUTH_TIMEOUT_MS", env.AUTH_TIMEOUT_MS, d.authTimeout),
+    maxSocketsPerObject: positiveInteger("MAX_SOCKETS_PER_OBJECT", env.MAX_SOCKETS_PER_OBJECT, d.maxSocketsPerObject),
   };
 }
 
@@ -149,6 +158,19 @@ export function readAttemptPolicy(env: Env): AttemptPolicy {
   return {
     maxFailures: positiveInteger("APP_AUTH_MAX_FAILURES", env.APP_AUTH_MAX_FAILURES, 10),
     windowMs: positiveInteger("APP_AUTH_WINDOW_SECONDS", env.APP_AUTH_WINDOW_SECONDS, 600) * 1000,
+  };
+}
+
+/**
+ * The ceiling on failed `POST /app` attempts from all addresses together, in
+ * the same window: it bounds guessing from many addresses at once.
+ *
+ * @example readGlobalAttemptPolicy({}) // { maxFailures: 1000, windowMs: 600000 }
+ */
+export function readGlobalAttemptPolicy(env: Env): AttemptPolicy {
+  return {
+    maxFailures: positiveInteger("APP_AUTH_GLOBAL_MAX_FAILURES", env.APP_AUTH_GLOBAL_MAX_FAILURES, 1000),
+    windowMs: readAttemptPolicy(env).windowMs,
   };
 }
 

@@ -26,7 +26,7 @@ export interface Env {
   PING_INTERVAL_MS?: string;
   /** Engine.IO ping timeout in ms (default 30000). */
   PING_TIMEOUT_MS?: string;
-  /** Largest WebSocket frame in bytes (default 65536), Engine.IO's maxPayload. */
+  /** Largest WebSocket frame in bytes (default 1000000, Socket.IO's own), Engine.IO's maxPayload. */
   MAX_FRAME_BYTES?: string;
   /** Largest `payload` field of a request in bytes of JSON (default 8192). */
   MAX_PAYLOAD_BYTES?: string;
@@ -44,6 +44,14 @@ export interface Env {
   RATE_LIMIT_BURST?: string;
   /** How long a join request waits for the owner, in ms (default 120000). */
   JOIN_REQUEST_TIMEOUT_MS?: string;
+  /** How long a socket may go without a successful auth-request, in ms (default 30000). */
+  AUTH_TIMEOUT_MS?: string;
+  /** Most sockets one Durable Object accepts (default 128). */
+  MAX_SOCKETS_PER_OBJECT?: string;
+  /** New sockets per client address (IPv6: per /64), a rate-limiting binding; absent: no limit. */
+  UPGRADE_LIMITER?: RateLimit;
+  /** "off": skip UPGRADE_LIMITER (for benchmarks that open thousands of sockets from one address). */
+  UPGRADE_LIMIT?: string;
   /** STUN server URLs for /ice-servers, comma- or space-separated. */
   STUN_URLS?: string;
   /** TURN server URLs for /ice-servers, comma- or space-separated. */
@@ -56,6 +64,8 @@ export interface Env {
   APP_AUTH_MAX_FAILURES?: string;
   /** That window, in seconds (default 600). */
   APP_AUTH_WINDOW_SECONDS?: string;
+  /** Failed POST /app attempts allowed from all addresses together in that window (default 1000). */
+  APP_AUTH_GLOBAL_MAX_FAILURES?: string;
   /** "true": log one line per object wake (message, alarm, RPC), to measure idle cost. */
   LOG_WAKES?: string;
   /** App whose tokens `/demo/token` hands out without a password; unset turns the demo off. */

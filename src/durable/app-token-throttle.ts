@@ -1,25 +1,33 @@
 import { DurableObject } from "cloudflare:workers";
-import { type AttemptPolicy, retryAfter, withFailure } from "../auth/attempt-limit";
+import { type AttemptPolicy, type Permit, releaseAttempt, reserveAttempt } from "../auth/attempt-limit";
 import type { Env } from "../env";
 
 const FAILURES_KEY = "failures";
 
 /**
- * One per client address: remembers its recent failed `POST /app` attempts,
- * so password guessing is limited across every worker instance. It forgets
- * everything once the window has passed (an alarm deletes its storage).
+ * Recent failed `POST /app` attempts of one client address (named by
+ * `addressKey`), or of all of them (the instance named "global"), so password
+ * guessing is limited across every worker instance. It forgets everything
+ * once the window has passed (an alarm deletes its storage).
  */
 export class AppTokenThrottle extends DurableObject<Env> {
-  /** Milliseconds to wait before the next attempt; 0 if it may try now. */
-  async retryAfter(policy: AttemptPolicy): Promise<number> {
-    return retryAfter(await this.#failures(), Date.now(), policy);
+  /**
+   * Reserves one attempt: refuses it, or counts it as a failure at once and
+   * grants it. Atomic: the read and the write use the synchronous SQLite-backed
+   * KV API with no `await` between them, so concurrent calls run one after the
+   * other and never see the same free slot.
+   */
+  async reserve(policy: AttemptPolicy): Promise<Permit> {
+    const { permit, failures } = reserveAttempt(this.#failures(), Date.now(), policy);
+    if (!permit.granted) return permit;
+    this.ctx.storage.kv.put(FAILURES_KEY, failures);
+    await this.ctx.storage.setAlarm(permit.at + policy.windowMs);
+    return permit;
   }
 
-  /** Records a failed attempt. */
-  async failed(policy: AttemptPolicy): Promise<void> {
-    const now = Date.now();
-    await this.ctx.storage.put(FAILURES_KEY, withFailure(await this.#failures(), now, policy));
-    await this.ctx.storage.setAlarm(now + policy.windowMs);
+  /** Gives back the reservation granted at `at` (its password was right, or it was refused elsewhere). */
+  release(at: number): void {
+    this.ctx.storage.kv.put(FAILURES_KEY, releaseAttempt(this.#failures(), at));
   }
 
   /** A correct password: the address starts afresh. */
@@ -31,7 +39,7 @@ export class AppTokenThrottle extends DurableObject<Env> {
     await this.ctx.storage.deleteAll();
   }
 
-  async #failures(): Promise<number[]> {
-    return (await this.ctx.storage.get<number[]>(FAILURES_KEY)) ?? [];
+  #failures(): number[] {
+    return this.ctx.storage.kv.get<number[]>(FAILURES_KEY) ?? [];
   }
 }

@@ -9,9 +9,19 @@ import {
   type RoomLimits,
   roomPeers,
 } from "../signaling/room-rules";
-import type { Peer, RoomRef } from "../signaling/room-store";
+import { type Peer, type RoomRef, RoomStore } from "../signaling/room-store";
 import { byHome, type OutgoingFrame } from "./delivery";
 import { log } from "./log";
+import type { Roster } from "./rosters";
+
+/**
+ * What a requester's object gets back: the requester's answer, and, when the
+ * room's members changed or the request was a relay, the members as they are
+ * now, so that object can relay straight to their objects (src/durable/rosters.ts).
+ */
+export interface AuthorityReply extends RoomReply {
+  roster?: Roster;
+}
 
 /** What the room needs from the object it lives in. */
 export interface RoomHost {
@@ -24,8 +34,8 @@ export interface RoomHost {
   joinRequestTimeout(): number;
   /** How often a room checks that its peers' sockets still exist (ms): the ping interval. */
   upkeepInterval(): number;
-  /** Sends frames to sockets held by this object; returns the ids no longer here. */
-  deliverHere(room: string, frames: OutgoingFrame[]): string[];
+  /** Sends frames to sockets held by this object, learning the room's roster if given; returns the ids no longer here. */
+  deliverHere(ref: RoomRef, frames: OutgoingFrame[], roster?: Roster): string[];
   /** Ids among `ids` whose sockets this object holds. */
   presentHere(ids: string[]): string[];
   /** Keeps the object alive until `work` settles. */
@@ -39,6 +49,12 @@ export interface RoomHost {
 const REF_KEY = "object";
 const REF_FIELD = "room";
 
+/** Refusals that ghost members could cause: worth checking the members' presence for. */
+const GHOST_REFUSALS = new Set(["ERR_ROOM_TAKEN", "ERR_ROOM_FULL"]);
+
+/** At most one presence audit per room in this long, whatever the number of refused requests (ms). */
+export const AUDIT_INTERVAL_MS = 10_000;
+
 /**
  * The authority role of a room's Durable Object: applies the pure room rules
  * to its SQLite storage, and sends the events they cause, to sockets held
@@ -46,16 +62,24 @@ const REF_FIELD = "room";
  */
 export class RoomAuthority {
   readonly #outboxes = new Map<string, Promise<unknown>>();
+  /** When this instance last audited (ms); a fresh instance (after a restart, when ghosts are likely) audits at once. */
+  #auditedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly host: RoomHost) {}
 
   /** Runs one request and returns what the requester gets. */
-  async act(ref: RoomRef, actor: Peer, action: RoomAction, now: number): Promise<RoomReply> {
-    // A create that would collide, or a request for the owner, first makes
-    // sure the room's peers still exist: after a runtime restart they may all
-    // be ghosts, and the room should be free (or handed over) right away.
-    if ((action.kind === "create" || action.kind === "join-request") && this.#holds(ref)) await this.#audit(ref);
-    const result = applyRoomAction({ kv: this.host.kv(), ref, now, limits: this.host.limits() }, actor, action);
+  async act(ref: RoomRef, actor: Peer, action: RoomAction, now: number): Promise<AuthorityReply> {
+    const context = { kv: this.host.kv(), ref, now, limits: this.host.limits() };
+    let result = applyRoomAction(context, actor, action);
+    // A create refused because the name is taken, or a join refused because
+    // the room is full, may be refused by ghosts: peers whose sockets vanished
+    // in a runtime restart. Then, and at most once per AUDIT_INTERVAL_MS, ask
+    // their objects and try again. A refusal changes nothing, so the retry is
+    // the request's only effect; other refusals never cost an RPC.
+    if (!result.outcome.ok && GHOST_REFUSALS.has(result.outcome.error.code) && this.#auditDue(now)) {
+      await this.#audit(ref);
+      result = applyRoomAction({ ...context, kv: this.host.kv() }, actor, action);
+    }
     if (action.kind === "create" && result.outcome.ok) {
       this.host.kv().hset(REF_KEY, REF_FIELD, JSON.stringify(ref));
       log("room-created", { object: this.host.name(), app: ref.app });
@@ -66,9 +90,30 @@ export class RoomAuthority {
     if (action.kind === "join-request" && result.outcome.ok) {
       this.host.waitUntil(this.host.wakeBy(now + this.host.joinRequestTimeout()));
     }
-    this.#dispatch(ref, result.deliveries);
-    const reply: RoomReply = { outcome: result.outcome, reply: result.reply };
+
+    const membersChanged = result.outcome.ok && changesMembers(action);
+    const roster = membersChanged ? this.#roster(ref) : undefined;
+    const welcome = result.deliveries.filter((d) => d.event === "room-join-accept");
+    if (welcome.length === 0) {
+      this.#dispatch(ref, result.deliveries, roster);
+    } else {
+      // The newcomer learns its peers only once they have heard of it: then
+      // its offers (the newcomer offers, see docs/PROTOCOL.md) never reach a
+      // peer before that peer's room-user-join, even on the one-hop relay path.
+      const others = this.#dispatch(
+        ref,
+        result.deliveries.filter((d) => d.event !== "room-join-accept"),
+        roster,
+      );
+      this.#dispatch(ref, welcome, roster, others);
+    }
+
+    const reply: AuthorityReply = { outcome: result.outcome, reply: result.reply };
     if (result.membership) reply.membership = result.membership;
+    // The requester's object learns the members when they changed, or when it relayed through here (it did not know them).
+    if (result.membership !== "left" && (membersChanged || (action.kind === "relay" && result.outcome.ok))) {
+      reply.roster = roster ?? this.#roster(ref);
+    }
     return reply;
   }
 
@@ -89,7 +134,7 @@ export class RoomAuthority {
     if (!ref) return { exists: false, nextExpiry: null };
     const context = { kv: this.host.kv(), ref, now, limits: this.host.limits() };
     const expired = expireRequests(context, this.host.joinRequestTimeout());
-    this.#dispatch(ref, expired.deliveries);
+    void this.#dispatch(ref, expired.deliveries);
 
     await this.#audit(ref);
     const exists = this.ref() !== null && roomPeers(context).length > 0;
@@ -97,31 +142,33 @@ export class RoomAuthority {
     return { exists, nextExpiry: exists ? expired.nextExpiry : null };
   }
 
-  /** Asks each object holding a peer of the room whether the peer's socket is still there; lets the missing go. */
+  /** Asks each object holding a peer of the room, all at once, whether the peer's socket is still there; lets the missing go. */
   async #audit(ref: RoomRef): Promise<void> {
+    this.#auditedAt = Date.now();
     const byObject = new Map<string, string[]>();
     for (const peer of roomPeers({ kv: this.host.kv(), ref })) {
       byObject.set(peer.home, [...(byObject.get(peer.home) ?? []), peer.id]);
     }
-    for (const [home, ids] of byObject) {
-      let present: string[];
-      try {
-        present = home === this.host.self ? this.host.presentHere(ids) : await this.#stub(home).present(ids);
-      } catch (error) {
-        console.error(`[${this.host.name()}] presence check of ${home} failed:`, error);
-        continue; // unknown is not gone
-      }
-      const here = new Set(present);
-      this.peersGone(
-        ref,
-        ids.filter((id) => !here.has(id)),
-      );
-    }
+    await Promise.all(
+      Array.from(byObject, async ([home, ids]) => {
+        let present: string[];
+        try {
+          present = home === this.host.self ? this.host.presentHere(ids) : await this.#stub(home).present(ids);
+        } catch (error) {
+          console.error(`[${this.host.name()}] presence check of ${home} failed:`, error);
+          return; // unknown is not gone
+        }
+        const here = new Set(present);
+        this.peersGone(
+          ref,
+          ids.filter((id) => !here.has(id)),
+        );
+      }),
+    );
   }
 
-  #holds(ref: RoomRef): boolean {
-    const held = this.ref();
-    return held !== null && held.app === ref.app && held.room === ref.room;
+  #auditDue(now: number): boolean {
+    return now - this.#auditedAt >= AUDIT_INTERVAL_MS;
   }
 
   /** Peers whose sockets are gone leave the room, as if they had disconnected. */
@@ -133,7 +180,7 @@ export class RoomAuthority {
         { id, home: "", peerinfo: null },
         { kind: "drop" },
       );
-      this.#dispatch(ref, result.deliveries);
+      void this.#dispatch(ref, result.deliveries, result.membership === "left" ? this.#roster(ref) : undefined);
     }
     if (ids.length > 0 && roomPeers({ kv: this.host.kv(), ref }).length === 0) this.forget();
   }
@@ -143,29 +190,56 @@ export class RoomAuthority {
     if (this.host.kv().hdel(REF_KEY, REF_FIELD) > 0) log("room-deleted", { object: this.host.name() });
   }
 
-  #dispatch(ref: RoomRef, deliveries: Delivery[]): void {
+  /**
+   * Sends a request's events: to sockets held here at once, to other objects
+   * through one ordered outbox per object. `after`: send nothing before it
+   * settles (still in each outbox's order). Settles when all is sent.
+   */
+  #dispatch(ref: RoomRef, deliveries: Delivery[], roster?: Roster, after?: Promise<void>): Promise<void> {
+    const sent: Promise<void>[] = [];
     for (const [home, frames] of byHome(deliveries)) {
-      if (home === this.host.self) {
-        this.peersGone(ref, this.host.deliverHere(ref.room, frames));
+      const queued = this.#outboxes.get(home);
+      if (home === this.host.self && !queued && !after) {
+        this.peersGone(ref, this.host.deliverHere(ref, frames, roster));
         continue;
       }
-      // One outbox per object keeps the events for its sockets in order.
-      const previous = this.#outboxes.get(home) ?? Promise.resolve();
-      const sent = previous
-        .then(() => this.#stub(home).deliver(ref.room, frames))
+      const send = async () =>
+        home === this.host.self
+          ? this.host.deliverHere(ref, frames, roster)
+          : await this.#stub(home).deliver(ref, frames, roster);
+      const done = (queued ?? Promise.resolve())
+        .then(() => after)
+        .then(send)
         .then(
           (missing) => this.peersGone(ref, missing),
           (error) => console.error(`[${this.host.name()}] delivery to ${home} failed:`, error),
         );
-      this.#outboxes.set(home, sent);
-      this.host.waitUntil(sent);
-      void sent.finally(() => {
-        if (this.#outboxes.get(home) === sent) this.#outboxes.delete(home);
+      this.#outboxes.set(home, done);
+      this.host.waitUntil(done);
+      void done.finally(() => {
+        if (this.#outboxes.get(home) === done) this.#outboxes.delete(home);
       });
+      sent.push(done);
     }
+    return Promise.all(sent).then(() => undefined);
+  }
+
+  /** The members and the objects holding their sockets. */
+  #roster(ref: RoomRef): Roster {
+    return new RoomStore(this.host.kv(), ref).members().map((member) => [member.id, member.home] as const);
   }
 
   #stub(home: string) {
     return this.host.env.ROOMS.get(this.host.env.ROOMS.idFromString(home));
   }
+}
+
+/** Requests that change who is in the room, when they succeed. */
+function changesMembers(action: RoomAction): boolean {
+  return (
+    action.kind === "create" ||
+    action.kind === "leave" ||
+    action.kind === "drop" ||
+    (action.kind === "join-answer" && action.accept)
+  );
 }

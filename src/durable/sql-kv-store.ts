@@ -4,18 +4,19 @@ import type { KvStore } from "../signaling/kv-store";
  * The signaling rules' store on a Durable Object's SQLite storage: one row
  * per hash field. Calls are synchronous, and writes within one event are
  * committed together by the runtime's implicit transaction.
+ *
+ * The table is created by the first write, not before: a request that only
+ * reads (a join, a relay or a leave naming a room that does not exist) must
+ * leave no storage behind, since nothing would ever schedule its deletion.
  */
 export class SqlKvStore implements KvStore {
-  constructor(private readonly sql: SqlStorage) {
-    sql.exec(
-      `CREATE TABLE IF NOT EXISTS kv_hash (
-         key TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL,
-         PRIMARY KEY (key, field)
-       ) WITHOUT ROWID`,
-    );
-  }
+  /** Whether the table exists; unknown until first asked. */
+  #table: boolean | undefined;
+
+  constructor(private readonly sql: SqlStorage) {}
 
   hget(key: string, field: string): string | null {
+    if (!this.#hasTable()) return null;
     const row = this.sql
       .exec<{ value: string }>("SELECT value FROM kv_hash WHERE key = ? AND field = ?", key, field)
       .toArray()[0];
@@ -23,6 +24,7 @@ export class SqlKvStore implements KvStore {
   }
 
   hset(key: string, field: string, value: string): number {
+    this.#createTable();
     const isNew = this.hget(key, field) === null;
     this.sql.exec(
       "INSERT INTO kv_hash (key, field, value) VALUES (?, ?, ?) ON CONFLICT (key, field) DO UPDATE SET value = excluded.value",
@@ -34,11 +36,13 @@ export class SqlKvStore implements KvStore {
   }
 
   hsetnx(key: string, field: string, value: string): number {
+    this.#createTable();
     return this.sql.exec("INSERT OR IGNORE INTO kv_hash (key, field, value) VALUES (?, ?, ?)", key, field, value)
       .rowsWritten;
   }
 
   hdel(key: string, ...fields: string[]): number {
+    if (!this.#hasTable()) return 0;
     let removed = 0;
     for (const field of new Set(fields)) {
       removed += this.sql.exec("DELETE FROM kv_hash WHERE key = ? AND field = ?", key, field).rowsWritten;
@@ -47,12 +51,14 @@ export class SqlKvStore implements KvStore {
   }
 
   hgetall(key: string): Record<string, string> {
+    if (!this.#hasTable()) return {};
     const rows = this.sql.exec<{ field: string; value: string }>("SELECT field, value FROM kv_hash WHERE key = ?", key);
     // fromEntries defines own properties, so a field named "__proto__" stays a field.
     return Object.fromEntries(Array.from(rows, (row) => [row.field, row.value]));
   }
 
   hlen(key: string): number {
+    if (!this.#hasTable()) return 0;
     return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM kv_hash WHERE key = ?", key).one().n;
   }
 
@@ -65,10 +71,28 @@ export class SqlKvStore implements KvStore {
   }
 
   del(...keys: string[]): number {
+    if (!this.#hasTable()) return 0;
     let removed = 0;
     for (const key of new Set(keys)) {
       if (this.sql.exec("DELETE FROM kv_hash WHERE key = ?", key).rowsWritten > 0) removed++;
     }
     return removed;
+  }
+
+  #hasTable(): boolean {
+    this.#table ??=
+      this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kv_hash'").toArray().length > 0;
+    return this.#table;
+  }
+
+  #createTable(): void {
+    if (this.#table) return;
+    this.sql.exec(
+      `CREATE TABLE IF NOT EXISTS kv_hash (
+         key TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL,
+         PRIMARY KEY (key, field)
+       ) WITHOUT ROWID`,
+    );
+    this.#table = true;
   }
 }

@@ -1,9 +1,10 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { APP_NAME_RULE, isValidAppName } from "../auth/app-name";
+import { addressKey } from "../auth/client-address";
 import { passwordsMatch } from "../auth/password";
 import { signAppToken } from "../auth/tokens";
-import { readAttemptPolicy, readTokenConfig } from "../config";
+import { readAttemptPolicy, readGlobalAttemptPolicy, readTokenConfig } from "../config";
 import type { Env } from "../env";
 import { ApiError } from "./api-error";
 import { ok } from "./envelope";
@@ -12,6 +13,9 @@ import { readFields } from "./read-fields";
 
 /** An app name and a password fit in far less; anything bigger is not a real client. */
 export const MAX_APP_REQUEST_BYTES = 4096;
+
+/** The throttle instance that counts failed attempts from every address together. */
+export const GLOBAL_THROTTLE = "global";
 
 /**
  * `POST /app`: trades the backend password for a non-expiring app token.
@@ -41,26 +45,61 @@ export const appTokenRoute = new Hono<{ Bindings: Env }>()
       }
       if (!isValidAppName(app)) throw new ApiError(400, "ERR_INVALID_APP_NAME", APP_NAME_RULE);
 
-      // Guessing is limited per client address, across every worker instance.
-      const policy = readAttemptPolicy(c.env);
-      const address = c.req.header("cf-connecting-ip") ?? "unknown";
-      const throttle = c.env.APP_TOKEN_THROTTLE.get(c.env.APP_TOKEN_THROTTLE.idFromName(address));
-      const waitMs = await throttle.retryAfter(policy);
-      if (waitMs > 0) {
-        const seconds = Math.ceil(waitMs / 1000);
-        throw new ApiError(429, "ERR_TOO_MANY_ATTEMPTS", `Too many failed attempts; try again in ${seconds} s`, {
-          headers: { "Retry-After": String(seconds) },
-        });
-      }
+      // Counted as a failure before the password is checked, so guesses sent
+      // in parallel cannot overtake the count.
+      const attempt = await reserveInThrottles(c.env, c.req.header("cf-connecting-ip"));
       if (!(await passwordsMatch(password, config.backendPassword))) {
-        await throttle.failed(policy);
         throw new ApiError(401, "ERR_WRONG_PASSWORD", "Password is not valid");
       }
-      await throttle.succeeded();
+      await attempt.succeeded();
       return ok(c, { token: await signAppToken(config.tokenSecret, app) });
     },
   )
   .all("/", methodNotAllowed(["POST"]));
+
+/** A granted attempt whose password has yet to be checked; a wrong one needs no call. */
+interface Attempt {
+  succeeded(): Promise<void>;
+}
+
+/**
+ * Reserves one attempt in the client address's throttle, then in the global
+ * one, across every worker instance; throws a 429 if either refuses.
+ *
+ * @example
+ * const attempt = await reserveInThrottles(c.env, c.req.header("cf-connecting-ip"));
+ * if (await passwordsMatch(password, expected)) await attempt.succeeded();
+ */
+async function reserveInThrottles(env: Env, connectingIp: string | undefined): Promise<Attempt> {
+  const perAddress = readAttemptPolicy(env);
+  const global = readGlobalAttemptPolicy(env);
+  const throttles = env.APP_TOKEN_THROTTLE;
+  const own = throttles.get(throttles.idFromName(addressKey(connectingIp)));
+  const all = throttles.get(throttles.idFromName(GLOBAL_THROTTLE));
+
+  const ownPermit = await own.reserve(perAddress);
+  if (!ownPermit.granted) throw tooManyAttempts(ownPermit.retryAfterMs);
+  const allPermit = await all.reserve(global);
+  if (!allPermit.granted) {
+    // No password was checked: the refusal costs the address nothing.
+    await own.release(ownPermit.at);
+    throw tooManyAttempts(allPermit.retryAfterMs);
+  }
+  return {
+    async succeeded() {
+      // The address starts afresh; the ceiling gets back this attempt only, so
+      // a backend's correct logins never wipe out other addresses' failures.
+      await Promise.all([own.succeeded(), all.release(allPermit.at)]);
+    },
+  };
+}
+
+function tooManyAttempts(waitMs: number): ApiError {
+  const seconds = Math.ceil(waitMs / 1000);
+  return new ApiError(429, "ERR_TOO_MANY_ATTEMPTS", `Too many failed attempts; try again in ${seconds} s`, {
+    headers: { "Retry-After": String(seconds) },
+  });
+}
 
 function missing(field: string): ApiError {
   return new ApiError(400, "ERR_MISSING_FIELD", `${field} is required`);

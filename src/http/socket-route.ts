@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { addressKey } from "../auth/client-address";
 import { TokenError } from "../auth/token-error";
 import { verifyAppToken } from "../auth/tokens";
 import { readTokenSecret } from "../config";
@@ -27,6 +28,17 @@ export async function socketRoute(c: Context<{ Bindings: Env }>): Promise<Respon
   if (refused) return c.json(refused, 400);
   const placement = placementFromQuery(url);
   if (!placement.ok) return c.json(placement.error, 400);
+  if (c.env.UPGRADE_LIMITER && c.env.UPGRADE_LIMIT !== "off") {
+    const { success } = await c.env.UPGRADE_LIMITER.limit({ key: addressKey(c.req.header("cf-connecting-ip")) });
+    if (!success) {
+      const refused: HandshakeError = {
+        ...HANDSHAKE_ERRORS.FORBIDDEN,
+        reason: "ERR_TOO_MANY_SOCKETS",
+        detail: "Too many new connections from this address; try again in a few seconds",
+      };
+      return c.json(refused, 429, { "Retry-After": "10" });
+    }
+  }
 
   const where = placement.placement;
   if (where.kind === "room") {

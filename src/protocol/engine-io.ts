@@ -80,8 +80,8 @@ export function encodeEnginePong(data?: string): string {
  * The first frame of every connection.
  *
  * @example
- * encodeOpenPacket({ sid: "abc", upgrades: [], pingInterval: 60000, pingTimeout: 30000, maxPayload: 65536 });
- * // '0{"sid":"abc","upgrades":[],"pingInterval":60000,"pingTimeout":30000,"maxPayload":65536}'
+ * encodeOpenPacket({ sid: "abc", upgrades: [], pingInterval: 60000, pingTimeout: 30000, maxPayload: 1000000 });
+ * // '0{"sid":"abc","upgrades":[],"pingInterval":60000,"pingTimeout":30000,"maxPayload":1000000}'
  */
 export function encodeOpenPacket(handshake: OpenHandshake): string {
   return encodeText({ type: "open", data: JSON.stringify(handshake) });

@@ -1,4 +1,5 @@
 import { Decoder, Encoder, type Packet, PacketType } from "socket.io-parser";
+import { endOfJsonString, jsonNestedDeeperThan } from "./json-depth";
 
 /**
  * Socket.IO v5 packets, carried inside Engine.IO `message` packets. Pure: no
@@ -19,9 +20,32 @@ export type ClientPacket =
 /** Why a frame was not a usable packet. */
 export type PacketError =
   | { code: "ERR_INVALID_PACKET"; message: string }
-  | { code: "ERR_BINARY_NOT_SUPPORTED"; message: string };
+  | { code: "ERR_BINARY_NOT_SUPPORTED"; message: string }
+  /** An argument nested deeper than {@link MAX_ARGUMENT_DEPTH}. */
+  | { code: "ERR_INVALID_REQUEST"; message: string };
 
-export type DecodeResult = { ok: true; packet: ClientPacket } | { ok: false; error: PacketError };
+/**
+ * A refused packet may still name its event and acknowledgement id, when
+ * they could be read: the refusal then goes where the request's would, and
+ * the client's ack is answered.
+ */
+export type DecodeResult =
+  | { ok: true; packet: ClientPacket }
+  | { ok: false; error: PacketError; event?: string; ackId?: number };
+
+/**
+ * Most levels of arrays and objects inside one another in an argument of a
+ * packet (the request object is the first level). No signaling request needs
+ * more than a few; deeper ones cost parse time and break re-serializing.
+ */
+export const MAX_ARGUMENT_DEPTH = 32;
+
+/**
+ * The part of a packet before its JSON: type, namespace, ack id. The
+ * parser's own reading is laxer (it takes a space or a newline for an ack id
+ * digit), so this is checked first; stock clients always match.
+ */
+const HEADER = /^[0-4](?:\/[^,]*(?:,|$))?(\d*)(?=[[{]|$)/;
 
 const BINARY_REFUSED: PacketError = {
   code: "ERR_BINARY_NOT_SUPPORTED",
@@ -41,6 +65,11 @@ export function decodeClientPacket(data: string): DecodeResult {
   const type = Number(data.charAt(0));
   // Refused before decoding: the parser would wait for attachments that never come.
   if (type === PacketType.BINARY_EVENT || type === PacketType.BINARY_ACK) return { ok: false, error: BINARY_REFUSED };
+  const header = HEADER.exec(data);
+  if (!header) return invalid("malformed packet header");
+  const body = header[0].length;
+  // The packet's own array counts one level more than its arguments.
+  if (jsonNestedDeeperThan(data, body, MAX_ARGUMENT_DEPTH + 1)) return tooDeep(data, type, body, header[1]);
 
   let packet: Packet | undefined;
   // A fresh decoder per frame: a decoder keeps state between frames, and
@@ -61,6 +90,7 @@ export function decodeClientPacket(data: string): DecodeResult {
 
   switch (packet.type) {
     case PacketType.CONNECT:
+      // The parser has checked that data, if any, is a plain object.
       return {
         ok: true,
         packet: { kind: "connect", nsp: packet.nsp, auth: (packet.data as Record<string, unknown>) ?? {} },
@@ -68,6 +98,8 @@ export function decodeClientPacket(data: string): DecodeResult {
     case PacketType.DISCONNECT:
       return { ok: true, packet: { kind: "disconnect", nsp: packet.nsp } };
     case PacketType.EVENT: {
+      // The parser checks an event's data only when there is some: "2" and "27" come through without.
+      if (!Array.isArray(packet.data) || packet.data.length === 0) return invalid("an event needs a name");
       const [name, ...args] = packet.data as unknown[];
       // The parser also lets numbers through as event names; Socket.IO servers treat those as strings.
       const event: ClientPacket = { kind: "event", nsp: packet.nsp, name: String(name), args };
@@ -85,6 +117,35 @@ export function decodeClientPacket(data: string): DecodeResult {
 
 function invalid(message: string): DecodeResult {
   return { ok: false, error: { code: "ERR_INVALID_PACKET", message: `Invalid Socket.IO packet: ${message}` } };
+}
+
+/** A packet nested too deeply, with its event name and ack id if they can be read without parsing the rest. */
+function tooDeep(data: string, type: number, body: number, ackDigits: string | undefined): DecodeResult {
+  const result: DecodeResult = {
+    ok: false,
+    error: {
+      code: "ERR_INVALID_REQUEST",
+      message: `Request is nested too deeply: at most ${MAX_ARGUMENT_DEPTH} levels of arrays and objects`,
+    },
+  };
+  if (type !== PacketType.EVENT) return result;
+  const event = data.charAt(body) === "[" ? leadingString(data, body + 1) : undefined;
+  if (event !== undefined) result.event = event;
+  const ackId = ackDigits ? Number(ackDigits) : undefined;
+  if (ackId !== undefined && Number.isSafeInteger(ackId)) result.ackId = ackId;
+  return result;
+}
+
+/** The JSON string starting at `at`, if one does. */
+function leadingString(data: string, at: number): string | undefined {
+  if (data.charAt(at) !== '"') return undefined;
+  const end = endOfJsonString(data, at);
+  if (end < 0) return undefined;
+  try {
+    return JSON.parse(data.slice(at, end + 1)) as string;
+  } catch {
+    return undefined;
+  }
 }
 
 const encoder = new Encoder();

@@ -4,7 +4,7 @@ import { failure, refusal, success } from "../protocol/errors";
 import type { Json, Refusal } from "../protocol/events";
 import type { EventResult } from "../socket/connection";
 import type { ConnectionState } from "../socket/connection-state";
-import { jsonBytes } from "./json-size";
+import { jsonBytesExceed } from "./json-size";
 
 /** What `auth-request` needs besides the request. */
 export interface AuthServices {
@@ -41,7 +41,7 @@ export async function authRequest(
     return reject(refusal("ERR_INVALID_REQUEST", "auth-request needs an app token: a string or { token, peerinfo? }"));
   }
   const { token, peerinfo } = parsed.output;
-  if (jsonBytes(peerinfo) > services.maxPeerinfoBytes) {
+  if (jsonBytesExceed(peerinfo, services.maxPeerinfoBytes)) {
     return reject(
       refusal("ERR_INVALID_REQUEST", `peerinfo must be JSON of at most ${services.maxPeerinfoBytes} bytes`),
     );

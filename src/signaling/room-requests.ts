@@ -4,7 +4,7 @@ import { failure, refusal, type SignalingErrorCode } from "../protocol/errors";
 import type { Json, Outcome, ServerEventName } from "../protocol/events";
 import type { EventResult } from "../socket/connection";
 import type { ConnectionState } from "../socket/connection-state";
-import { jsonBytes } from "./json-size";
+import { jsonBytesExceed } from "./json-size";
 import { applyMembership } from "./membership";
 import {
   parseRequest,
@@ -90,7 +90,7 @@ export async function roomRequest(
   if (!parsed.ok) return refuse(event, "ERR_INVALID_REQUEST", parsed.message);
   const { room, action } = parsed;
   const payload = "payload" in action ? action.payload : null;
-  if (jsonBytes(payload) > services.maxPayloadBytes) {
+  if (jsonBytesExceed(payload, services.maxPayloadBytes)) {
     return refuse(event, "ERR_PAYLOAD_TOO_LARGE", `payload must be JSON of at most ${services.maxPayloadBytes} bytes`);
   }
   if (

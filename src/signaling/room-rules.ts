@@ -17,7 +17,7 @@ export type RoomAction =
   | { kind: "leave"; payload: Json }
   /** The peer's socket is gone: leave, or withdraw a pending request, telling nobody but the room. */
   | { kind: "drop" }
-  | { kind: "relay"; what: "session-description" | "ice-candidate"; to: string; body: Json; payload: Json };
+  | { kind: "relay"; what: RelayKind; to: string; body: Json; payload: Json };
 
 /** How a peer's relation to a room changed; its socket's host keeps the list, to clean up on disconnect. */
 export type MembershipChange = "joined" | "left" | "requested" | "request-ended";
@@ -115,6 +115,27 @@ export function roomPeers(context: Pick<RoomContext, "kv" | "ref">): Peer[] {
   const room = new RoomStore(context.kv, context.ref);
   return [...room.members(), ...room.candidates()];
 }
+
+/**
+ * What the receiver of a relay gets: the sender's id and peerinfo with the
+ * description or candidate. The one definition for both paths a relay can take.
+ *
+ * @example relayedEvent("lobby", alice, "ice-candidate", candidate, null)
+ * // { room: "lobby", peer_id: "alice", ice_candidate: candidate, peerinfo: alice.peerinfo, payload: null }
+ */
+export function relayedEvent(
+  room: string,
+  sender: Pick<Peer, "id" | "peerinfo">,
+  what: RelayKind,
+  body: Json,
+  payload: Json,
+): Record<string, unknown> {
+  const field = what === "session-description" ? "session_description" : "ice_candidate";
+  return { room, peer_id: sender.id, [field]: body, peerinfo: sender.peerinfo, payload };
+}
+
+/** What can be relayed: also the name of the event the receiver gets. */
+export type RelayKind = "session-description" | "ice-candidate";
 
 class Rules {
   readonly #name: string;
@@ -246,7 +267,7 @@ class Rules {
     return result;
   }
 
-  relay(what: "session-description" | "ice-candidate", to: string, body: Json, payload: Json): RoomResult {
+  relay(what: RelayKind, to: string, body: Json, payload: Json): RoomResult {
     const sender = this.room.member(this.actor.id);
     if (!sender)
       return this.#refuse("signaling-error", this.room.owner() === null ? "ERR_ROOM_NOT_FOUND" : "ERR_NOT_MEMBER");
@@ -254,12 +275,10 @@ class Rules {
       return this.#refuse("signaling-error", "ERR_INVALID_REQUEST", "A peer cannot relay to itself");
     const receiver = this.room.member(to);
     if (!receiver) return this.#refuse("signaling-error", "ERR_PEER_NOT_IN_ROOM");
-    const field = what === "session-description" ? "session_description" : "ice_candidate";
-    const data = { room: this.#name, peer_id: sender.id, [field]: body, peerinfo: this.actor.peerinfo, payload };
     return {
       outcome: success({ room: this.#name, to }),
       reply: [],
-      deliveries: [{ to: receiver, event: what, data }],
+      deliveries: [{ to: receiver, event: what, data: relayedEvent(this.#name, this.actor, what, body, payload) }],
     };
   }
 

@@ -11,6 +11,8 @@ import {
   encodeEvent,
   MAIN_NAMESPACE,
 } from "../protocol/socket-io";
+import { utf8BytesExceed } from "../protocol/utf8-size";
+import { isClientEvent, refusalEventOf } from "../signaling/client-events";
 import type { ConnectionState } from "./connection-state";
 
 /** WebSocket close codes this layer uses (RFC 6455, section 7.4.1). */
@@ -74,7 +76,7 @@ export async function handleFrame(
   frame: string | ArrayBuffer,
   context: ConnectionContext,
 ): Promise<FrameResult> {
-  if (frameBytes(frame, context.maxPayload) > context.maxPayload) {
+  if (typeof frame === "string" ? utf8BytesExceed(frame, context.maxPayload) : frame.byteLength > context.maxPayload) {
     return { send: [], close: { code: CLOSE_MESSAGE_TOO_BIG, reason: `frame over ${context.maxPayload} bytes` } };
   }
   const decoded = decodeEngineFrame(frame);
@@ -95,7 +97,12 @@ export async function handleFrame(
       return errorFrame(refusal("ERR_INVALID_PACKET", `${SIGNALING_ERRORS.ERR_INVALID_PACKET}: ${decoded.reason}`));
     case "message": {
       const packet = decodeClientPacket(decoded.data);
-      if (!packet.ok) return errorFrame(packet.error);
+      if (!packet.ok) {
+        // A request nested too deeply is refused as the request, before anything routes it.
+        return packet.event === undefined
+          ? errorFrame(packet.error, undefined, packet.ackId)
+          : refuseRequest(packet.event, packet.error, packet.ackId);
+      }
       return handlePacket(state, packet.packet, context);
     }
   }
@@ -139,7 +146,9 @@ async function runEvent(
     return await context.handleEvent(state, { name: packet.name, args: packet.args });
   } catch (error) {
     // A bug, not the peer's fault: keep the connection, say so, log the cause.
-    console.error(`[socket ${state.socketId}] event ${JSON.stringify(packet.name)} failed:`, error);
+    // The name is the client's: only a known one goes into the log.
+    const name = isClientEvent(packet.name) ? packet.name : "unknown";
+    console.error(`[socket ${state.socketId}] event ${name} failed:`, error);
     const error_ = { ...refusal("ERR_INTERNAL"), event: packet.name };
     return { emit: [["signaling-error", error_]], outcome: failure(error_) };
   }
@@ -184,18 +193,14 @@ function errorFrame(error: Refusal, event?: string, ackId?: number): FrameResult
   return { send, refused: event === undefined ? { code: error.code } : { event, code: error.code } };
 }
 
-function message(socketPacket: string): string {
-  return encodeEngineMessage(socketPacket);
+/** A refusal sent as the request's own refusal event (`room-create-reject`, `auth-reject`, ...). */
+function refuseRequest(event: string, error: Refusal, ackId?: number): FrameResult {
+  const name = refusalEventOf(event);
+  const send = [message(encodeEvent(name, name === "signaling-error" ? { ...error, event } : error))];
+  if (ackId !== undefined) send.push(message(encodeAck(ackId, failure(error))));
+  return { send, refused: { event, code: error.code } };
 }
 
-const encoder = new TextEncoder();
-
-/**
- * Size of a frame in bytes, computed only when it could matter: a string of
- * n UTF-16 units takes at most 3n bytes in UTF-8.
- */
-function frameBytes(frame: string | ArrayBuffer, limit: number): number {
-  if (typeof frame !== "string") return frame.byteLength;
-  if (frame.length * 3 <= limit) return frame.length;
-  return encoder.encode(frame).byteLength;
+function message(socketPacket: string): string {
+  return encodeEngineMessage(socketPacket);
 }

@@ -7,6 +7,7 @@ import { connectPeer, type TestPeer } from "../support/peer";
 import { type DevServer, startDevServer } from "../support/wrangler-dev";
 
 const APP = "demo-chat-test";
+// Smaller than the default (1 MB) so that the fuzzer's oversized frames stay cheap to send.
 const MAX_FRAME_BYTES = 65_536;
 
 describe("a server under abuse", () => {
@@ -16,7 +17,12 @@ describe("a server under abuse", () => {
 
   beforeAll(async () => {
     server = await startDevServer({
-      vars: { RATE_LIMIT_PER_SECOND: "20", RATE_LIMIT_BURST: "40", JOIN_REQUEST_TIMEOUT_MS: "600" },
+      vars: {
+        RATE_LIMIT_PER_SECOND: "20",
+        RATE_LIMIT_BURST: "40",
+        JOIN_REQUEST_TIMEOUT_MS: "600",
+        MAX_FRAME_BYTES: String(MAX_FRAME_BYTES),
+      },
     });
     appToken = await fetchAppToken(server.url, APP);
   });
@@ -84,10 +90,13 @@ describe("a server under abuse", () => {
     expect(await carol.next("room-join-accept")).toMatchObject({ peers: [alice.id, bob.id] });
     await expectRelay(room, carol, bob, 3);
 
-    // The frames were read and refused one by one (each refusal is a log line with its code),
-    // and nothing crashed: no uncaught error, no internal error.
+    // The frames were read and refused, and the log says so without a line per frame (at most 5
+    // refusals per socket in 10 s, the rest counted in its close line); nothing crashed: no
+    // uncaught error, no internal error.
     const refusals = server.output().match(/"log":"refusal"/g) ?? [];
-    expect(refusals.length).toBeGreaterThan(500);
+    expect(refusals.length).toBeGreaterThanOrEqual(25);
+    expect(refusals.length).toBeLessThanOrEqual(50 * 5 + 50);
+    expect(server.output()).toMatch(/"unloggedRefusals":\d+/);
     expect(server.output()).not.toMatch(/Uncaught|ERR_INTERNAL|internal error/);
   });
 
@@ -105,16 +114,24 @@ describe("a server under abuse", () => {
     expect(flooder.received.some((frame) => frame.includes("ERR_RATE_LIMITED"))).toBe(true);
   });
 
-  it("answers acks of rate-limited frames, so emitWithAck never hangs", async () => {
+  it("answers the acks of the first rate-limited frames, then drops the rest unanswered", async () => {
     const chatty = await peer("chatty");
+    // The burst is 40 and auth-request took one: 60 requests at once leave 21 over the limit.
     const outcomes = await Promise.all(
       Array.from({ length: 60 }, () =>
-        chatty.socket.emitWithAck("room-leave-request", { auth: chatty.session, room: "none" }),
+        chatty.socket
+          .timeout(2_000)
+          .emitWithAck("room-leave-request", { auth: chatty.session, room: "none" })
+          .then((o) => (o.ok ? "ok" : o.error.code))
+          .catch(() => "no answer"),
       ),
     );
-    const codes = outcomes.map((o) => (o.ok ? "ok" : o.error.code));
-    expect(codes).toContain("ERR_RATE_LIMITED");
-    expect(codes).toContain("ERR_ROOM_NOT_FOUND");
+    const count = (code: string) => outcomes.filter((c) => c === code).length;
+    expect(count("ERR_RATE_LIMITED")).toBe(3);
+    expect(count("ERR_ROOM_NOT_FOUND") + count("ERR_RATE_LIMITED") + count("no answer")).toBe(60);
+    expect(count("no answer")).toBeGreaterThan(0);
+    // Refused, not closed: the socket carries on once it slows down.
+    expect(chatty.socket.connected).toBe(true);
   });
 
   it("turns a candidate away when the owner does not answer in time", async () => {

@@ -296,7 +296,7 @@ describe("signaling through wrangler dev with real socket.io-clients", () => {
     ]) {
       raw.send(frame);
     }
-    raw.send(`42["x","${"a".repeat(70_000)}"]`);
+    raw.send(`42["x","${"a".repeat(1_000_001)}"]`);
     await new Promise((resolve) => raw.once("close", resolve));
 
     const candidate = { candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host", sdpMLineIndex: 0 };

@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 
 /** A `wrangler dev` started by a test, serving the project over real TCP on loopback. */
 export interface DevServer {
@@ -11,7 +12,12 @@ export interface DevServer {
   port: number;
   /** Process id of wrangler; the runtime (workerd) runs as its descendant. */
   pid: number;
-  /** Everything wrangler printed so far, for failure messages. */
+  /**
+   * Everything wrangler printed so far (its own lines and the worker's
+   * `console.log`), for tests that read logs and for failure messages. It is
+   * kept here, not printed: test/support/wrangler-output-on-failure.ts prints
+   * it for a failing test, and `DEBUG_WRANGLER=1` prints it as it comes.
+   */
   output(): string;
   stop(): Promise<void>;
 }
@@ -32,6 +38,26 @@ export interface DevServerOptions {
 const root = resolve(import.meta.dirname, "../..");
 
 /**
+ * `DEBUG_WRANGLER=1`: print wrangler's output as it comes (to stderr, each
+ * line prefixed with the port), not only for a failing test.
+ * `DEBUG_WRANGLER=debug` also raises wrangler's log level to debug.
+ */
+const streamOutput = !["", "0", "false"].includes(process.env.DEBUG_WRANGLER ?? "");
+
+const running = new Set<DevServer>();
+
+/**
+ * The servers started and not yet stopped in this process, so a test hook can
+ * print their output when a test fails.
+ *
+ * @example
+ * for (const server of runningDevServers()) console.error(server.output());
+ */
+export function runningDevServers(): DevServer[] {
+  return [...running];
+}
+
+/**
  * Starts `wrangler dev` exactly as `npm start` does, but on a free port and
  * with a throw-away state directory, and waits until `/health` answers.
  *
@@ -41,6 +67,7 @@ const root = resolve(import.meta.dirname, "../..");
  * await server.stop();
  */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  await vendorOnce();
   const port = options.port ?? (await freePort());
   const ownState = options.persistTo === undefined;
   const persistTo = options.persistTo ?? (await mkdtemp(join(tmpdir(), "edge-signaling-e2e-")));
@@ -62,6 +89,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       WRANGLER_SEND_METRICS: "false",
       NO_COLOR: "1",
       CI: "true",
+      // Tests read the worker's log lines, which wrangler prints at level "log":
+      // whatever the caller's WRANGLER_LOG (vitest.config.ts lowers it for the worker pool).
+      WRANGLER_LOG: process.env.DEBUG_WRANGLER === "debug" ? "debug" : "log",
     },
   });
   // If this process ends without stop() (a crash, a killed script), take wrangler and the runtime along.
@@ -73,23 +103,44 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     }
   };
   process.once("exit", orphanGuard);
+  // Kept, not printed: a green run stays quiet (see DevServer.output).
   let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const collect = (chunk: Buffer) => {
+    const text = chunk.toString();
+    output += text;
+    if (streamOutput) process.stderr.write(text.replace(/^(?=.)/gm, `[wrangler :${port}] `));
+  };
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
 
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
+    running.delete(server);
     process.off("exit", orphanGuard);
     await kill(child);
     if (ownState) await rm(persistTo, { recursive: true, force: true });
   };
+  const server: DevServer = { url, port, pid: child.pid ?? 0, output: () => output, stop };
+  running.add(server);
   try {
     await waitForHealth(url, child, options.readyTimeoutMs ?? 30_000, () => output);
   } catch (error) {
     await stop();
     throw error;
   }
-  return { url, port, pid: child.pid ?? 0, output: () => output, stop };
+  return server;
+}
+
+let vendored: Promise<unknown> | undefined;
+
+/**
+ * Runs scripts/vendor.mjs once per process, as `npm start` does before
+ * `wrangler dev` (the demo page loads public/vendor/). Async: a `spawnSync`
+ * was seen to hang in processes that host wrangler's proxy.
+ */
+function vendorOnce(): Promise<unknown> {
+  vendored ??= promisify(execFile)(process.execPath, [join(root, "scripts/vendor.mjs")], { cwd: root });
+  return vendored;
 }
 
 async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number, output: () => string) {

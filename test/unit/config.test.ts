@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, DEFAULT_TOKEN_LIFETIME_SECONDS, parseTokenLifetime, readTokenConfig } from "../../src/config";
+import {
+  ConfigError,
+  DEFAULT_TOKEN_LIFETIME_SECONDS,
+  parseTokenLifetime,
+  readSocketConfig,
+  readTokenConfig,
+} from "../../src/config";
 import type { Env } from "../../src/env";
 
 const secret = "s".repeat(32);
@@ -37,5 +43,11 @@ describe("parseTokenLifetime", () => {
 
   it.each(["0", "-5", "1.5", "abc", "1e400"])("refuses %j", (raw) => {
     expect(() => parseTokenLifetime(raw)).toThrow(ConfigError);
+  });
+});
+
+describe("readSocketConfig", () => {
+  it("reads frames up to Socket.IO's own maxHttpBufferSize (1e6 bytes) by default", () => {
+    expect(readSocketConfig(env({})).maxFrameBytes).toBe(1_000_000);
   });
 });

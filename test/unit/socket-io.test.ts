@@ -8,6 +8,7 @@ import {
   encodeDisconnect,
   encodeEvent,
 } from "../../src/protocol/socket-io";
+import { fuzzFrame, random } from "../support/fuzz-frames";
 
 /** Decodes what the server sends the way socket.io-client does. */
 function asClientSees(frame: string): Packet {
@@ -87,6 +88,25 @@ describe("client packets", () => {
     ["a huge ack id", `2${"9".repeat(400)}["x"]`],
     ["a CONNECT_ERROR from a client", '4{"message":"x"}'],
     ["text", "hello"],
+    // Issue #12: an EVENT without a payload made the decoder throw a TypeError (close 1011).
+    ["an EVENT without payload", "2"],
+    ["an EVENT without payload but with an ack id", "27"],
+    ["an EVENT of another namespace without payload", "2/x,"],
+    ["an EVENT of another namespace with only an ack id", "2/x,7"],
+    ["an EVENT naming a namespace without a comma", "2/x"],
+    ["an EVENT that is an object", "2{}"],
+    ["an EVENT named by null", "2[null]"],
+    ["an EVENT named by an object", '2[{"a":1}]'],
+    ["an EVENT named by an array", "2[[1]]"],
+    ["a space where the ack id goes", '2 ["a"]'],
+    ["a newline where the ack id goes", '2\n["a"]'],
+    ["a negative ack id", '2-1["a"]'],
+    ["an ack id in exponent form", '21e5["a"]'],
+    ["a CONNECT with garbage", "0x"],
+    ["a CONNECT with null", "0null"],
+    ["a CONNECT with a string", '0"s"'],
+    ["a type that is not a digit", ' 2["a"]'],
+    ["a type past the last one", "7"],
   ])("refuses %s with ERR_INVALID_PACKET", (_label, data) => {
     const result = decodeClientPacket(data);
     expect(result).toMatchObject({ ok: false, error: { code: "ERR_INVALID_PACKET", message: expect.any(String) } });
@@ -97,5 +117,71 @@ describe("client packets", () => {
     ["a binary ack", '61-1[{"_placeholder":true,"num":0}]'],
   ])("refuses %s with ERR_BINARY_NOT_SUPPORTED", (_label, data) => {
     expect(decodeClientPacket(data)).toMatchObject({ ok: false, error: { code: "ERR_BINARY_NOT_SUPPORTED" } });
+  });
+});
+
+describe("client packets: the decoder never throws on a peer's input", () => {
+  it("returns a result for every one of 20,000 hostile packets", () => {
+    const next = random(12);
+    for (let n = 0; n < 20_000; n++) {
+      const frame = fuzzFrame(next, 2_000);
+      // The Socket.IO part of an Engine.IO message frame ("4..."), or the frame itself.
+      const data = typeof frame === "string" ? (frame.startsWith("4") ? frame.slice(1) : frame) : "2";
+      const result = decodeClientPacket(data);
+      expect(typeof result.ok).toBe("boolean");
+    }
+  });
+});
+
+describe("client packets nested too deeply", () => {
+  const arrays = (depth: number) => `${"[".repeat(depth)}${"]".repeat(depth)}`;
+  const objects = (depth: number) => `${'{"a":'.repeat(depth - 1)}{}${"}".repeat(depth - 1)}`;
+
+  it.each([
+    ["arrays", arrays],
+    ["objects", objects],
+  ])("accepts an argument of %s 32 levels deep", (_label, nest) => {
+    const result = decodeClientPacket(`2["relay-ice-candidate",${nest(32)}]`);
+    expect(result).toMatchObject({ ok: true, packet: { kind: "event", name: "relay-ice-candidate" } });
+  });
+
+  it.each([
+    ["arrays 33 levels deep", arrays(33)],
+    ["objects 33 levels deep", objects(33)],
+    ["a request whose payload is 5,000 levels deep", `{"auth":"t","room":"r","payload":${arrays(5_000)}}`],
+    ["arrays 500,000 levels deep (a 1 MB frame)", arrays(500_000)],
+    ["brackets that never close", "[".repeat(100_000)],
+  ])("refuses %s with ERR_INVALID_REQUEST, naming the event and keeping the ack id", (_label, argument) => {
+    const result = decodeClientPacket(`27["relay-ice-candidate",{"ok":1},${argument}]`);
+    expect(result).toEqual({
+      ok: false,
+      error: { code: "ERR_INVALID_REQUEST", message: expect.stringContaining("nested too deeply") },
+      event: "relay-ice-candidate",
+      ackId: 7,
+    });
+  });
+
+  it("refuses a deep CONNECT auth and a deep event of unknown name without naming them", () => {
+    expect(decodeClientPacket(`0{"token":${arrays(40)}}`)).toEqual({
+      ok: false,
+      error: expect.objectContaining({ code: "ERR_INVALID_REQUEST" }),
+    });
+    expect(decodeClientPacket(`2[7,${arrays(40)}]`)).toEqual({
+      ok: false,
+      error: expect.objectContaining({ code: "ERR_INVALID_REQUEST" }),
+    });
+  });
+
+  it.each([
+    ["brackets inside a string", `2["x","${"[{".repeat(100)}"]`],
+    ["brackets after an escaped quote", `2["x","\\"${"[".repeat(100)}"]`],
+    ["brackets inside an event name", `2["${"[".repeat(100)}"]`],
+  ])("does not count %s", (_label, data) => {
+    expect(decodeClientPacket(data)).toMatchObject({ ok: true });
+  });
+
+  it("counts brackets after an escaped backslash that ends a string", () => {
+    const result = decodeClientPacket(`2["x","\\\\",${arrays(40)}]`);
+    expect(result).toMatchObject({ ok: false, error: { code: "ERR_INVALID_REQUEST" }, event: "x" });
   });
 });

@@ -19,7 +19,7 @@ describe("the Engine.IO handshake", () => {
       upgrades: [],
       pingInterval: 60000,
       pingTimeout: 1, // vitest.config.ts sets PING_TIMEOUT_MS=1 for the worker tests (default 30000)
-      maxPayload: 65536,
+      maxPayload: 1_000_000, // Socket.IO's own maxHttpBufferSize
     });
   });
 
@@ -131,7 +131,7 @@ describe("events and acks", () => {
     const bystander = await openRawSocket(`&app=demo&room=${room}`);
     await victim.connect();
     await bystander.connect();
-    victim.send(`42["x","${"a".repeat(70_000)}"]`);
+    victim.send(`42["x","${"a".repeat(1_000_000)}"]`);
     expect(await victim.closed).toBe(1009);
     const [accept] = await bystander.request("auth-request", await signAppToken(secret, "demo"));
     expect(eventOf(accept as string)[0]).toBe("auth-accept");

@@ -1,4 +1,5 @@
 import { env, runInDurableObject } from "cloudflare:test";
+import { CachedKvStore } from "../../src/durable/cached-kv-store";
 import { SqlKvStore } from "../../src/durable/sql-kv-store";
 import { describeKvStoreContract } from "../contract/kv-store-contract";
 
@@ -6,5 +7,11 @@ import { describeKvStoreContract } from "../contract/kv-store-contract";
 describeKvStoreContract("Durable Object SQLite", (body) =>
   runInDurableObject(env.ROOMS.get(env.ROOMS.newUniqueId()), (_instance, state) =>
     body(new SqlKvStore(state.storage.sql)),
+  ),
+);
+
+describeKvStoreContract("in memory over Durable Object SQLite", (body) =>
+  runInDurableObject(env.ROOMS.get(env.ROOMS.newUniqueId()), (_instance, state) =>
+    body(new CachedKvStore(new SqlKvStore(state.storage.sql))),
   ),
 );

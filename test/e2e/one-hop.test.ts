@@ -1,0 +1,166 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { fetchAppToken } from "../support/app-token";
+import { setUpRoom } from "../support/call";
+import { connectPeer, type TestPeer } from "../support/peer";
+import { type DevServer, startDevServer } from "../support/wrangler-dev";
+
+const APP = "demo-chat-test";
+
+/**
+ * Relays between sockets in different objects go from the sender's object
+ * straight to the receiver's. The guarantee: a relay is delivered only if
+ * both ends were members when their objects handled it, also while a join
+ * or a leave races with it.
+ */
+describe("the one-hop relay", () => {
+  let server: DevServer;
+  let appToken: string;
+  const peers: TestPeer[] = [];
+
+  beforeAll(async () => {
+    // Wakes are logged, so the test can see which objects a relay touched; the rate limit is out of the way.
+    server = await startDevServer({
+      vars: { LOG_WAKES: "true", RATE_LIMIT_PER_SECOND: "5000", RATE_LIMIT_BURST: "5000" },
+    });
+    appToken = await fetchAppToken(server.url, APP);
+  });
+  afterEach(() => {
+    for (const peer of peers.splice(0)) peer.close();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  async function peer(name: string, room?: string) {
+    const connected = await connectPeer({
+      url: server.url,
+      appToken,
+      peerinfo: { name },
+      ...(room ? { query: { app: APP, room } } : {}),
+    });
+    peers.push(connected);
+    return connected;
+  }
+
+  const candidate = (n: number) => ({ candidate: `candidate:${n} 1 udp 1 127.0.0.1 9 typ host`, sdpMLineIndex: 0 });
+  const relay = (from: TestPeer, to: TestPeer, room: string, n: number) =>
+    from.socket.emitWithAck("relay-ice-candidate", {
+      auth: from.session,
+      room,
+      to: to.id,
+      ice_candidate: candidate(n),
+    });
+  const wakesOf = (object: string) =>
+    server
+      .output()
+      .split("\n")
+      .filter((line) => line.includes('"log":"wake"') && line.includes(`"object":"${object}"`)).length;
+
+  it("between two sockets of their own objects, never wakes the room's object", async () => {
+    const room = "one-hop";
+    const [alice, bob] = [await peer("alice"), await peer("bob")];
+    await setUpRoom(room, alice, bob);
+    // The first relay may teach alice's object the roster; after that, none go through the room.
+    expect(await relay(alice, bob, room, 0)).toMatchObject({ ok: true });
+    await bob.next("ice-candidate");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const before = wakesOf(`room:${APP}/${room}`);
+    for (let n = 1; n <= 50; n++) {
+      expect(await relay(n % 2 ? alice : bob, n % 2 ? bob : alice, room, n)).toMatchObject({ ok: true });
+      expect(await (n % 2 ? bob : alice).next("ice-candidate")).toMatchObject({ ice_candidate: candidate(n) });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(wakesOf(`room:${APP}/${room}`)).toBe(before);
+  });
+
+  it.each([
+    ["own objects", false],
+    ["the room's object", true],
+  ])(
+    "delivers nothing to a peer after its leave was answered, with relays racing the leave (%s)",
+    async (_l, named) => {
+      const room = `leave-race-${named}`;
+      const [alice, bob] = [await peer("alice", named ? room : undefined), await peer("bob")];
+      await setUpRoom(room, alice, bob);
+      // Bob's view, in the order his socket received it.
+      const seen: string[] = [];
+      bob.socket.onAny((event: string) => seen.push(event));
+      let running = true;
+      let sent = 0;
+      const outcomes: string[] = [];
+      const flood = (async () => {
+        while (running) {
+          const outcome = await relay(alice, bob, room, sent++);
+          outcomes.push(outcome.ok ? "ok" : outcome.error.code);
+        }
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const left = await bob.socket.emitWithAck("room-leave-request", { auth: bob.session, room });
+      seen.push("<left>");
+      expect(left).toMatchObject({ ok: true });
+      await alice.next("room-user-leave");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      running = false;
+      await flood;
+
+      expect(outcomes).toContain("ok");
+      // Once alice heard of the leave, her relays were refused; bob received none after his answer.
+      expect(outcomes.at(-1)).toBe("ERR_PEER_NOT_IN_ROOM");
+      expect(seen.slice(seen.indexOf("<left>"))).not.toContain("ice-candidate");
+      // Every relay alice was told was delivered, bob received.
+      expect(seen.filter((event) => event === "ice-candidate")).toHaveLength(outcomes.filter((o) => o === "ok").length);
+    },
+  );
+
+  it("refuses relays to a candidate until its welcome, and delivers none before it", async () => {
+    const room = "join-race";
+    const [alice, carol] = [await peer("alice"), await peer("carol")];
+    await setUpRoom(room, alice);
+    const seen: string[] = [];
+    carol.socket.onAny((event: string) => seen.push(event));
+    carol.socket.emit("room-join-request", { auth: carol.session, room });
+    await alice.next("room-join-request");
+    // Relays to carol race her admission.
+    const early = relay(alice, carol, room, 1);
+    const accepted = alice.socket.emitWithAck("room-join-accept", { auth: alice.session, room, peer_id: carol.id });
+    const racing = Array.from({ length: 20 }, (_, i) => relay(alice, carol, room, 2 + i));
+    expect((await early).ok).toBe(false);
+    expect(await accepted).toMatchObject({ ok: true });
+    const outcomes = await Promise.all(racing);
+    await carol.next("room-join-accept");
+    const delivered = outcomes.filter((o) => o.ok).length;
+    for (let i = 0; i < delivered; i++) await carol.next("ice-candidate");
+    // Whatever got through came after her welcome.
+    const firstRelay = seen.indexOf("ice-candidate");
+    if (firstRelay >= 0) expect(seen.indexOf("room-join-accept")).toBeLessThan(firstRelay);
+    // And once she is in, relays reach her.
+    expect(await relay(alice, carol, room, 99)).toMatchObject({ ok: true });
+  });
+
+  it("sends a newcomer its welcome only after the earlier members heard of it, so its first offer never overtakes their room-user-join", async () => {
+    const room = "newcomer-offers";
+    const [alice, bob, carol] = [await peer("alice"), await peer("bob", room), await peer("carol")];
+    await setUpRoom(room, alice, bob);
+    const bobSaw: string[] = [];
+    bob.socket.onAny((event: string, data: { peer_id?: string }) => {
+      if (data?.peer_id === carol.id) bobSaw.push(event);
+    });
+    carol.socket.emit("room-join-request", { auth: carol.session, room });
+    await alice.next("room-join-request", (d) => d.peer_id === carol.id);
+    alice.socket.emit("room-join-accept", { auth: alice.session, room, peer_id: carol.id });
+    const welcome = await carol.next<{ peers: string[] }>("room-join-accept");
+    // Carol offers to every peer at once, as newcomers do.
+    await Promise.all(
+      welcome.peers.map((to) =>
+        carol.socket.emitWithAck("relay-session-description", {
+          auth: carol.session,
+          room,
+          to,
+          session_description: { type: "offer", sdp: "v=0" },
+        }),
+      ),
+    );
+    await bob.next("session-description");
+    expect(bobSaw).toEqual(["room-user-join", "session-description"]);
+  });
+});

@@ -1,0 +1,147 @@
+import { request } from "node:http";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { fetchAppToken } from "../support/app-token";
+import { connectPeer, type TestPeer } from "../support/peer";
+import { type DevServer, startDevServer } from "../support/wrangler-dev";
+
+const APP = "demo-chat-test";
+
+/** The room object's defences against sockets that do not behave: deadlines, floods, caps, and the logs they leave. */
+describe("a room's object facing sockets that misbehave", () => {
+  let server: DevServer;
+  let appToken: string;
+  const sockets: WebSocket[] = [];
+  const peers: TestPeer[] = [];
+
+  beforeAll(async () => {
+    server = await startDevServer({
+      vars: {
+        AUTH_TIMEOUT_MS: "1500",
+        RATE_LIMIT_PER_SECOND: "20",
+        RATE_LIMIT_BURST: "40",
+        MAX_SOCKETS_PER_OBJECT: "4",
+      },
+    });
+    appToken = await fetchAppToken(server.url, APP);
+  });
+  afterEach(() => {
+    for (const ws of sockets.splice(0)) ws.terminate();
+    for (const peer of peers.splice(0)) peer.close();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  /** A raw socket in `room`'s object that has sent CONNECT and nothing else. */
+  async function raw(room: string, headers: Record<string, string> = {}) {
+    const query = `&app=${APP}&room=${encodeURIComponent(room)}&token=${appToken}`;
+    const ws = new WebSocket(`${server.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket${query}`, {
+      headers,
+    });
+    sockets.push(ws);
+    ws.on("error", () => {}); // a socket the server refused or closed: the test reads its close code
+    const received: string[] = [];
+    ws.on("message", (data) => received.push(data.toString()));
+    const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
+    await new Promise((resolve, reject) => {
+      ws.once("open", resolve);
+      ws.once("error", reject);
+    });
+    ws.send("40");
+    return { ws, received, closed };
+  }
+
+  const logLines = (what: string) =>
+    server
+      .output()
+      .split("\n")
+      .filter((line) => line.includes(`"log":"${what}"`));
+
+  it("closes a socket that has not passed auth-request within AUTH_TIMEOUT_MS, and keeps one that has", async () => {
+    const room = "deadline";
+    const idle = await raw(room);
+    const peer = await connectPeer({ url: server.url, appToken, query: { app: APP, room } });
+    peers.push(peer);
+    const started = Date.now();
+    expect(await idle.closed).toBe(1008);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(peer.socket.connected).toBe(true);
+    expect((await peer.socket.emitWithAck("room-create-request", { auth: peer.session, room })).ok).toBe(true);
+  });
+
+  it("closes a flood slower than the burst, answering and logging only its first refusals", async () => {
+    const room = "slow-flood";
+    const flooder = await raw(room);
+    const before = logLines("refusal").length;
+    // 60 frames a second against 20/s: frames get through between refusals, so none come 40 in a row.
+    const timer = setInterval(() => {
+      if (flooder.ws.readyState === WebSocket.OPEN) flooder.ws.send('42["no-such-event",{}]');
+    }, 1000 / 60);
+    const code = await flooder.closed;
+    clearInterval(timer);
+    expect(code).toBe(1008);
+    const rateLimited = flooder.received.filter((frame) => frame.includes("ERR_RATE_LIMITED"));
+    expect(rateLimited.length).toBeGreaterThan(0);
+    expect(rateLimited.length).toBeLessThanOrEqual(3 * 2); // 3 per 10 s window; the flood is closed within two
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const logged = logLines("refusal").length - before;
+    expect(logged).toBeLessThanOrEqual(5 * 2 + 1); // 5 per window, and the close
+  });
+
+  it("logs each close once, including closes the server makes", async () => {
+    const room = "close-once";
+    const socket = await raw(room);
+    const id = await new Promise<string>((resolve) => {
+      socket.ws.on("message", (data) => {
+        const match = /^40\{"sid":"([^"]+)"/.exec(data.toString());
+        if (match) resolve(match[1] as string);
+      });
+    });
+    socket.ws.send("1"); // Engine.IO close: the server closes the socket
+    await socket.closed;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(logLines("socket-close").filter((line) => line.includes(id))).toHaveLength(1);
+  });
+
+  it("holds at most MAX_SOCKETS_PER_OBJECT sockets in one object; more are refused with 503", async () => {
+    const room = "crowded";
+    for (let i = 0; i < 4; i++) await raw(room);
+    const status = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(
+        `${server.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket&app=${APP}&room=${room}&token=${appToken}`,
+      );
+      sockets.push(ws);
+      ws.on("error", () => {});
+      ws.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once("open", () => resolve(101));
+    });
+    expect(status).toBe(503);
+    // Another room's object is not affected.
+    await raw("elsewhere");
+  });
+
+  it("limits new sockets per client address before any object is reached", async () => {
+    const upgrade = (address: string) =>
+      new Promise<number>((resolve, reject) => {
+        // No token: allowed upgrades get 401 from the worker, so no object wakes either way.
+        const req = request(`${server.url}/socket.io/?EIO=4&transport=websocket&app=${APP}&room=limited`, {
+          headers: { Upgrade: "websocket", Connection: "Upgrade", "CF-Connecting-IP": address },
+        });
+        req.once("response", (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.once("error", reject);
+        req.end();
+      });
+    const statuses: number[] = [];
+    for (let i = 0; i < 110; i++) statuses.push(await upgrade("2001:db8:1:2::1"));
+    expect(statuses.slice(0, 100).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(100)).toContain(429);
+    // The same /64 shares the limit; another address does not.
+    expect(await upgrade("2001:db8:1:2::ffff")).toBe(429);
+    expect(await upgrade("198.51.100.9")).toBe(401);
+  });
+});

@@ -3,12 +3,36 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium } from "../support/chromium";
+import {
+  collectProblems,
+  launchChromium,
+  type SignalingSwitch,
+  signalingSwitch,
+  withoutCamera,
+} from "../support/chromium";
 import { type DevServer, startDevServer } from "../support/wrangler-dev";
 
 // `npm run screenshot` points this at docs/demo-screenshot.png, the README's picture;
 // plain test runs leave the working tree alone.
 const SCREENSHOT = resolve(process.env.DEMO_SCREENSHOT ?? join(tmpdir(), "edge-signaling-demo.png"));
+
+const DESKTOP = { width: 1100, height: 760 };
+const PHONE = { width: 390, height: 844 };
+
+/** The page's test hooks (window.demo in public/scripts/demo.js). */
+interface DemoHooks {
+  socketId(): string | undefined;
+  links(): { id: string; current: boolean; away: boolean }[];
+  framesDecoded(): Promise<Record<string, number>>;
+}
+
+interface Demo {
+  page: Page;
+  /** Uncaught errors, console errors and failed requests (a 404 included), as they happen. */
+  problems: string[];
+  /** Only for pages opened with `cuttable`. */
+  signaling: SignalingSwitch | null;
+}
 
 describe("the /demo page in headless Chromium", () => {
   let server: DevServer;
@@ -29,7 +53,7 @@ describe("the /demo page in headless Chromium", () => {
     const lines: string[] = [];
     for (const [name, page] of opened) {
       const items = await page
-        .locator("#messages li")
+        .locator("#messages li, #history li")
         .allTextContents()
         .catch(() => ["(page gone)"]);
       lines.push(`${name}'s page said: ${items.join(" | ")}`);
@@ -37,27 +61,39 @@ describe("the /demo page in headless Chromium", () => {
     return lines.join("\n");
   }
 
-  async function openDemo(name: string): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  async function openDemo(
+    name: string,
+    options: { path?: string; viewport?: typeof DESKTOP; noCamera?: boolean; cuttable?: boolean } = {},
+  ): Promise<Demo> {
+    const context = await browser.newContext({ viewport: options.viewport ?? DESKTOP });
+    if (options.noCamera) await withoutCamera(context);
     const page = await context.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (error) => errors.push(error.message));
+    const problems = collectProblems(page);
+    const signaling = options.cuttable ? await signalingSwitch(page) : null;
     opened.set(name, page);
-    await page.goto(`${server.url}/demo`);
+    await page.goto(`${server.url}${options.path ?? "/demo"}`);
     await page.fill("#name", name);
     // The lobby's buttons are enabled once the page holds an app token.
-    await page.locator("#create:enabled").waitFor({ timeout: 20_000 });
-    (page as Page & { errors: string[] }).errors = errors;
-    return page;
+    await page.locator("#join:enabled").waitFor({ timeout: 20_000 });
+    return { page, problems, signaling };
   }
 
   const framesFrom = (page: Page, peerId: string) =>
-    page.evaluate(async (id) => {
-      const demo = (window as unknown as { demo: { framesDecoded(): Promise<Record<string, number>> } }).demo;
-      return (await demo.framesDecoded())[id] ?? 0;
-    }, peerId);
-  const socketId = (page: Page) =>
-    page.evaluate(() => (window as unknown as { demo: { socketId(): string } }).demo.socketId());
+    page.evaluate(
+      async (id) => (await (window as unknown as { demo: DemoHooks }).demo.framesDecoded())[id] ?? 0,
+      peerId,
+    );
+  const socketId = (page: Page) => page.evaluate(() => (window as unknown as { demo: DemoHooks }).demo.socketId());
+  /** The page's media links: id, whether the server still counts that peer in, whether it is "reconnecting…". */
+  const links = (page: Page) =>
+    page.evaluate(() =>
+      (window as unknown as { demo: DemoHooks }).demo.links().map(({ id, current, away }) => ({ id, current, away })),
+    );
+  /** Notices with this text, on screen or moved to "Earlier messages". */
+  const said = (page: Page, text: string) => page.locator("#messages li, #history li", { hasText: text }).count();
+  const remoteTiles = (page: Page) => page.locator("#videos .tile[data-peer]:visible");
+  const badge = (page: Page, peerId: string, key: string) =>
+    page.locator(`#videos .tile[data-peer="${peerId}"] .badge[data-badge="${key}"]`);
 
   /** Waits until `page` has decoded video from `peerId` and keeps decoding more. */
   async function expectVideoFlowing(page: Page, peerId: string) {
@@ -66,68 +102,179 @@ describe("the /demo page in headless Chromium", () => {
     await expect.poll(() => framesFrom(page, peerId), { timeout: 10_000, interval: 250 }).toBeGreaterThan(before + 5);
   }
 
-  it("sets up a two-way video call, turns a third peer away, survives a dropped connection, and shows a peer leaving", {
-    timeout: 120_000,
+  /** Waits until `page` has a socket id again, after a drop or a reload. */
+  async function newSocketId(page: Page, old: string | undefined): Promise<string> {
+    await expect.poll(() => socketId(page), { timeout: 30_000 }).not.toBe(old);
+    await expect.poll(() => socketId(page), { timeout: 30_000 }).toBeTruthy();
+    return (await socketId(page)) as string;
+  }
+
+  it("shares a room by link, turns a peer away, keeps the call through a lost server and a reload, and shows a peer leaving", {
+    timeout: 240_000,
   }, async ({ onTestFailed }) => {
     onTestFailed(async () => console.error(await pageMessages()));
     const room = `demo-${Date.now()}`;
+    const link = `${server.url}/demo?room=${room}`;
 
+    // Ann creates the room; the address becomes its link, and Copy link puts it on the clipboard.
     const ann = await openDemo("Ann");
-    await ann.fill("#room", room);
-    await ann.click("#create");
-    await expect.poll(() => ann.textContent("#room-name"), { timeout: 20_000 }).toBe(room);
-    expect(await ann.isVisible("#call")).toBe(true);
-    expect(await ann.isVisible("#lobby")).toBe(false);
+    await ann.page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.url });
+    await ann.page.fill("#room", room);
+    await ann.page.click("#create");
+    await expect.poll(() => ann.page.textContent("#room-name"), { timeout: 20_000 }).toBe(room);
+    expect(await ann.page.isVisible("#call")).toBe(true);
+    expect(await ann.page.isVisible("#lobby")).toBe(false);
+    expect(await ann.page.textContent("#role")).toBe("(you own it)");
+    expect(ann.page.url()).toBe(link);
+    await ann.page.click("#copy-link");
+    expect(await ann.page.evaluate(() => navigator.clipboard.readText())).toBe(link);
 
-    const bob = await openDemo("Bob");
-    await bob.fill("#room", room);
-    await bob.click("#join");
+    // Bob opens the link: the room is filled in, and Enter asks to join it.
+    const bob = await openDemo("Bob", { path: `/demo?room=${room}`, cuttable: true });
+    expect(await bob.page.inputValue("#room")).toBe(room);
+    expect(await bob.page.isVisible("#invite")).toBe(true);
+    await bob.page.press("#name", "Enter");
+    await expect.poll(() => bob.page.textContent("#role"), { timeout: 20_000 }).toBe("(waiting for the owner)");
 
     // Ann sees Bob's request in the page and accepts it.
-    const request = ann.locator("#requests li", { hasText: "Bob asks to join" });
+    const request = ann.page.locator("#requests li", { hasText: "Bob asks to join" });
     await request.waitFor({ timeout: 30_000 });
     await request.locator("button.accept").click();
 
-    const [annId, bobId] = [await socketId(ann), await socketId(bob)];
-    await Promise.all([expectVideoFlowing(ann, bobId), expectVideoFlowing(bob, annId)]);
+    const [annId, bobId] = [(await socketId(ann.page)) as string, (await socketId(bob.page)) as string];
+    await Promise.all([expectVideoFlowing(ann.page, bobId), expectVideoFlowing(bob.page, annId)]);
     await expect
-      .poll(() => ann.textContent(`#videos .tile[data-peer="${bobId}"] figcaption`), { timeout: 20_000 })
+      .poll(() => ann.page.textContent(`#videos .tile[data-peer="${bobId}"] figcaption`), { timeout: 20_000 })
       .toBe("Bob");
     await expect
-      .poll(() => bob.textContent(`#videos .tile[data-peer="${annId}"] figcaption`), { timeout: 20_000 })
+      .poll(() => bob.page.textContent(`#videos .tile[data-peer="${annId}"] figcaption`), { timeout: 20_000 })
       .toBe("Ann");
 
     mkdirSync(resolve(SCREENSHOT, ".."), { recursive: true });
-    await ann.screenshot({ path: SCREENSHOT });
+    await ann.page.screenshot({ path: SCREENSHOT });
 
-    // A third peer asks; Ann rejects; the page says so.
-    const cid = await openDemo("Cid");
-    await cid.fill("#room", room);
-    await cid.click("#join");
-    const third = ann.locator("#requests li", { hasText: "Cid asks to join" });
+    // Ann mutes and turns her camera off: Bob's tile of her says so (over their data channel), and stops saying so.
+    await ann.page.click("#mute");
+    await ann.page.click("#camera");
+    await badge(bob.page, annId, "muted").waitFor({ timeout: 10_000 });
+    await badge(bob.page, annId, "camera-off").waitFor({ timeout: 10_000 });
+    await ann.page.click("#mute");
+    await ann.page.click("#camera");
+    await expect.poll(() => bob.page.locator(`#videos .tile[data-peer="${annId}"] .badge`).count()).toBe(0);
+
+    // Cid asks for a room that does not exist (refused by an event and by the ack: said once),
+    // then for Ann's room; Ann rejects; the page says so.
+    const cid = await openDemo("Cid", { path: `/demo?room=${room}` });
+    await cid.page.fill("#room", `${room}-nowhere`);
+    await cid.page.click("#join");
+    await cid.page.locator("#messages li.error", { hasText: "Room not found" }).waitFor({ timeout: 20_000 });
+    await cid.page.fill("#room", room);
+    await cid.page.click("#join");
+    const third = ann.page.locator("#requests li", { hasText: "Cid asks to join" });
     await third.waitFor({ timeout: 30_000 });
     await third.locator("button.reject").click();
-    await cid
+    await cid.page
       .locator("#messages li.error", { hasText: "Room owner rejected your request" })
       .waitFor({ timeout: 20_000 });
-    expect(await cid.isVisible("#lobby")).toBe(true);
+    expect(await cid.page.isVisible("#lobby")).toBe(true);
+    expect(await said(cid.page, "Room not found")).toBe(1);
+    expect(await said(cid.page, "Room owner rejected your request")).toBe(1);
 
-    // Bob's connection drops: Ann sees him go; his page reconnects by itself and asks to come back.
-    await bob.evaluate(() => (window as unknown as { demo: { dropConnection(): void } }).demo.dropConnection());
-    await ann.locator("#messages li", { hasText: "Bob left" }).waitFor({ timeout: 20_000 });
-    const back = ann.locator("#requests li", { hasText: "Bob asks to join" });
-    await back.waitFor({ timeout: 30_000 });
-    await back.locator("button.accept").click();
-    const bobAgain = await socketId(bob);
+    // Bob loses the server: his page says so, Ann's marks him "reconnecting…", and the video
+    // between them, which does not go through the server, keeps playing both ways.
+    await bob.signaling?.cut();
+    await expect.poll(() => bob.page.getAttribute("#status", "data-state"), { timeout: 10_000 }).toBe("lost");
+    expect(await bob.page.textContent("#role")).toBe("(reconnecting…)");
+    await badge(ann.page, bobId, "away").waitFor({ timeout: 10_000 });
+    const [annSaw, bobSaw] = [await framesFrom(ann.page, bobId), await framesFrom(bob.page, annId)];
+    await expect
+      .poll(() => framesFrom(ann.page, bobId), { timeout: 10_000, interval: 250 })
+      .toBeGreaterThan(annSaw + 30);
+    await expect
+      .poll(() => framesFrom(bob.page, annId), { timeout: 10_000, interval: 250 })
+      .toBeGreaterThan(bobSaw + 30);
+    expect(await bob.page.getAttribute("#status", "data-state")).toBe("lost");
+    expect(await socketId(bob.page)).toBeUndefined();
+
+    // The server is back: Bob reconnects with a new id and Ann's page lets him back in without a
+    // click (his page told hers over their media link); new media connections replace the old ones.
+    bob.signaling?.restore();
+    const bobAgain = await newSocketId(bob.page, undefined);
     expect(bobAgain).not.toBe(bobId);
-    await Promise.all([expectVideoFlowing(ann, bobAgain), expectVideoFlowing(bob, annId)]);
+    for (const [page, peer] of [
+      [ann.page, bobAgain],
+      [bob.page, annId],
+    ] as const) {
+      await expect.poll(() => links(page), { timeout: 30_000 }).toEqual([{ id: peer, current: true, away: false }]);
+      await expect.poll(() => remoteTiles(page).count(), { timeout: 10_000 }).toBe(1);
+      expect(await remoteTiles(page).getAttribute("data-peer")).toBe(peer);
+    }
+    await Promise.all([expectVideoFlowing(ann.page, bobAgain), expectVideoFlowing(bob.page, annId)]);
+    expect(await bob.page.textContent("#role")).toBe("");
+    expect(await said(ann.page, "Bob is back")).toBe(1);
+    expect(await said(ann.page, "Bob lost the server connection")).toBe(1);
 
-    // Bob leaves; Ann sees him go.
-    await bob.click("#leave");
-    // The second "Bob left" (the first was the dropped connection).
-    await expect.poll(() => ann.locator("#messages li", { hasText: "Bob left" }).count(), { timeout: 20_000 }).toBe(2);
-    await expect.poll(() => ann.locator(`#videos .tile[data-peer="${bobAgain}"]`).count(), { timeout: 20_000 }).toBe(0);
+    // Bob reloads: his name is remembered and his page asks to come back; Ann accepts.
+    await bob.page.reload();
+    const back = ann.page.locator("#requests li", { hasText: "Bob asks to join" });
+    await back.waitFor({ timeout: 30_000 });
+    expect(await bob.page.inputValue("#name")).toBe("Bob");
+    await expect.poll(() => bob.page.textContent("#role"), { timeout: 10_000 }).toBe("(waiting for the owner)");
+    await back.locator("button.accept").click();
+    const bobReloaded = await newSocketId(bob.page, bobAgain);
+    await Promise.all([expectVideoFlowing(ann.page, bobReloaded), expectVideoFlowing(bob.page, annId)]);
 
-    for (const page of [ann, bob, cid]) expect((page as Page & { errors: string[] }).errors).toEqual([]);
+    // Bob leaves; Ann sees him go (the second time: the reload was the first), and his address forgets the room.
+    await bob.page.click("#leave");
+    await expect.poll(() => said(ann.page, "Bob left"), { timeout: 20_000 }).toBe(2);
+    await expect.poll(() => remoteTiles(ann.page).count(), { timeout: 20_000 }).toBe(0);
+    expect(bob.page.url()).toBe(`${server.url}/demo`);
+    expect(await said(ann.page, "Bob lost the server connection")).toBe(1);
+
+    // Ann, alone, reloads: her page takes the room again, without a click.
+    await ann.page.reload();
+    await expect.poll(() => ann.page.textContent("#role"), { timeout: 30_000 }).toBe("(you own it)");
+    expect(await ann.page.textContent("#room-name")).toBe(room);
+
+    for (const demo of [ann, bob, cid]) expect(demo.problems).toEqual([]);
+  });
+
+  it("shows a join request on a phone however far the owner has scrolled; a peer without a camera cannot press Mute or Camera off, and the owner sees it", {
+    timeout: 120_000,
+  }, async ({ onTestFailed }) => {
+    onTestFailed(async () => console.error(await pageMessages()));
+    const room = `phone-${Date.now()}`;
+
+    const dan = await openDemo("Dan", { viewport: PHONE });
+    await dan.page.fill("#room", room);
+    await dan.page.click("#create");
+    await expect.poll(() => dan.page.textContent("#room-name"), { timeout: 20_000 }).toBe(room);
+    // As far down a long page as it goes.
+    await dan.page.evaluate(() => {
+      document.body.style.minHeight = "4000px";
+      window.scrollTo(0, document.body.scrollHeight);
+    });
+    expect(await dan.page.evaluate(() => window.scrollY)).toBeGreaterThan(2_000);
+
+    const eve = await openDemo("Eve", { path: `/demo?room=${room}`, noCamera: true });
+    await eve.page.click("#join");
+    await expect.poll(() => eve.page.textContent("#role"), { timeout: 20_000 }).toBe("(waiting for the owner)");
+    expect(await eve.page.isDisabled("#mute")).toBe(true);
+    expect(await eve.page.isDisabled("#camera")).toBe(true);
+
+    const request = dan.page.locator("#requests li", { hasText: "Eve asks to join" });
+    await request.waitFor({ timeout: 30_000 });
+    const box = await request.boundingBox();
+    expect(box).not.toBeNull();
+    expect(box?.y).toBeGreaterThanOrEqual(0);
+    expect((box?.y ?? 0) + (box?.height ?? 0)).toBeLessThanOrEqual(PHONE.height);
+    await request.locator("button.accept").click();
+
+    const [danId, eveId] = [(await socketId(dan.page)) as string, (await socketId(eve.page)) as string];
+    await expectVideoFlowing(eve.page, danId);
+    await badge(dan.page, eveId, "muted").waitFor({ timeout: 20_000 });
+    await badge(dan.page, eveId, "camera-off").waitFor({ timeout: 20_000 });
+
+    for (const demo of [dan, eve]) expect(demo.problems).toEqual([]);
   });
 });

@@ -13,10 +13,12 @@ const [clients = 200, framesPerClient = 200, seed = 1] = process.argv.slice(2).m
 const APP = "fuzz-app";
 const ROOM = "fuzz-target";
 
-const server = await startDevServer({ vars: { RATE_LIMIT_PER_SECOND: "100000", RATE_LIMIT_BURST: "100000" } });
+const server = await startDevServer({
+  vars: { RATE_LIMIT_PER_SECOND: "100000", RATE_LIMIT_BURST: "100000", UPGRADE_LIMIT: "off" },
+});
 try {
   const appToken = await fetchAppToken(server.url, APP);
-  const alice = await connectPeer({ url: server.url, appToken, query: { app: APP, room: ROOM } });
+  const alice = await connectPeer({ url: server.url, appToken, query: { app: APP, room: ROOM, token: appToken } });
   const bob = await connectPeer({ url: server.url, appToken });
   await alice.socket.emitWithAck("room-create-request", { auth: alice.session, room: ROOM });
   bob.socket.emit("room-join-request", { auth: bob.session, room: ROOM });
@@ -29,7 +31,7 @@ try {
   for (let batch = 0; batch < clients; batch += 50) {
     const sockets = await Promise.all(
       Array.from({ length: Math.min(50, clients - batch) }, async (_, i) => {
-        const query = (batch + i) % 2 ? `&app=${APP}&room=${ROOM}` : "";
+        const query = (batch + i) % 2 ? `&app=${APP}&room=${ROOM}&token=${encodeURIComponent(appToken)}` : "";
         const ws = new WebSocket(`${server.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket${query}`);
         await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
         ws.send("40");

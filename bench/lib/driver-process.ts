@@ -1,0 +1,223 @@
+/**
+ * One driver process of `npm run bench` (started by driver-pool.ts): it sets
+ * up its share of the pairs, then bounces relays between the two sides of
+ * each, with pre-encoded frames and no decoding on the hot path. Commands
+ * arrive over IPC; see {@link DriverCommand}.
+ */
+import type WebSocket from "ws";
+import { type BenchSocket, benchSocket, floorPair, relayFrame, setUpCall, type Target } from "./targets";
+
+/** A room to set up and the pairs in it (a pair: two members bouncing relays). */
+export interface RoomPlan {
+  name: string;
+  pairs: number;
+}
+
+export type DriverCommand =
+  | { type: "setup"; target: Target; rooms: RoomPlan[] }
+  | { type: "latency"; rounds: number; warmup: number }
+  | { type: "flood-start"; window: number }
+  | { type: "count" }
+  | { type: "flood-stop" }
+  | { type: "close" };
+
+export type DriverReply =
+  | { type: "ready"; frameBytes: number }
+  | { type: "latency"; samples: number[] }
+  | { type: "count"; messages: number; errors: number; firstError?: string }
+  | { type: "done" }
+  | { type: "error"; message: string };
+
+/** Two ends of a relay: what each sends, and how to tell a relayed frame from anything else. */
+interface Pair {
+  a: WebSocket;
+  b: WebSocket;
+  frameA: Buffer;
+  frameB: Buffer;
+  /** Routes every frame but pings to these handlers. */
+  onFrames(atA: (frame: Buffer) => void, atB: (frame: Buffer) => void): void;
+  close(): void;
+}
+
+const RELAYED = Buffer.from('42["ice-candidate"');
+
+let pairs: Pair[] = [];
+let isRelay: (frame: Buffer) => boolean = () => true;
+let messages = 0;
+let errors = 0;
+let firstError: string | undefined;
+
+process.on("message", (command: DriverCommand & { id: number }) => {
+  run(command).then(
+    (reply) => process.send?.({ ...reply, id: command.id }),
+    (error: unknown) =>
+      process.send?.({
+        type: "error",
+        message: error instanceof Error ? error.message : String(error),
+        id: command.id,
+      }),
+  );
+});
+
+async function run(command: DriverCommand): Promise<DriverReply> {
+  switch (command.type) {
+    case "setup":
+      return setUp(command.target, command.rooms);
+    case "latency":
+      return { type: "latency", samples: (await Promise.all(pairs.map((p) => pingPong(p, command)))).flat() };
+    case "flood-start":
+      flood(command.window);
+      return { type: "done" };
+    case "count":
+      return firstError === undefined
+        ? { type: "count", messages, errors }
+        : { type: "count", messages, errors, firstError };
+    case "flood-stop":
+      await stopFlood();
+      return { type: "done" };
+    case "close":
+      for (const pair of pairs) pair.close();
+      pairs = [];
+      return { type: "done" };
+  }
+}
+
+async function setUp(target: Target, rooms: RoomPlan[]): Promise<DriverReply> {
+  messages = 0;
+  errors = 0;
+  firstError = undefined;
+  const made = await Promise.all(rooms.map((room) => setUpRoom(target, room)));
+  pairs = made.flat();
+  isRelay = target.kind === "floor" ? () => true : (frame) => startsWith(frame, RELAYED);
+  return { type: "ready", frameBytes: pairs[0]?.frameA.length ?? 0 };
+}
+
+async function setUpRoom(target: Target, room: RoomPlan): Promise<Pair[]> {
+  if (target.kind === "floor") {
+    const frame = Buffer.from("x".repeat(target.frameBytes));
+    return Promise.all(
+      Array.from({ length: room.pairs }, async (_, i) => {
+        const [a, b] = await floorPair(target.url, `${room.name}-${i}`, target.deflate);
+        return {
+          a,
+          b,
+          frameA: frame,
+          frameB: frame,
+          onFrames: (atA, atB) => {
+            a.removeAllListeners("message").on("message", atA);
+            b.removeAllListeners("message").on("message", atB);
+          },
+          close: () => {
+            for (const ws of [a, b]) ws.removeAllListeners("message").close();
+          },
+        };
+      }),
+    );
+  }
+  // Sockets one after another: the owner first, then each peer asks and is let in.
+  const sockets: BenchSocket[] = [];
+  for (let i = 0; i < room.pairs * 2; i++) sockets.push(await benchSocket(target, room.name, `p${i}`));
+  await setUpCall(room.name, ...(sockets as [BenchSocket, ...BenchSocket[]]));
+  return Array.from({ length: room.pairs }, (_, i) => {
+    const a = sockets[2 * i] as BenchSocket;
+    const b = sockets[2 * i + 1] as BenchSocket;
+    return {
+      a: a.ws,
+      b: b.ws,
+      frameA: Buffer.from(relayFrame(a.session, room.name, b.id)),
+      frameB: Buffer.from(relayFrame(b.session, room.name, a.id)),
+      onFrames: (atA, atB) => {
+        a.takeOver(atA);
+        b.takeOver(atB);
+      },
+      close: () => {
+        // Whatever still arrives (a room telling the other that one left) is no error.
+        for (const socket of [a, b]) {
+          socket.takeOver(() => {});
+          socket.close();
+        }
+      },
+    };
+  });
+}
+
+const ROOM_NEWS = Buffer.from('42["room-');
+
+function startsWith(frame: Buffer, prefix: Buffer): boolean {
+  return frame.length >= prefix.length && frame.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
+}
+
+/** A frame that is not a relay: news of the room's members (late from set-up) is fine; anything else is a refusal. */
+function unexpected(frame: Buffer) {
+  if (startsWith(frame, ROOM_NEWS)) return;
+  errors++;
+  firstError ??= frame.toString().slice(0, 300);
+}
+
+/** Round trips one at a time; one-way latency is half of each. Fails if a round trip takes 10 s. */
+function pingPong(pair: Pair, command: { rounds: number; warmup: number }): Promise<number[]> {
+  const samples: number[] = [];
+  return new Promise((resolve, reject) => {
+    let round = 0;
+    let sentAt = 0;
+    const watchdog = setInterval(() => {
+      if (performance.now() - sentAt < 10_000) return;
+      clearInterval(watchdog);
+      reject(new Error(`a relay did not come back within 10 s${firstError ? `; got ${firstError}` : ""}`));
+    }, 1000);
+    const send = () => {
+      sentAt = performance.now();
+      pair.a.send(pair.frameA, { binary: false });
+    };
+    pair.onFrames(
+      (frame) => {
+        if (!isRelay(frame)) return unexpected(frame);
+        const ms = performance.now() - sentAt;
+        if (round++ >= command.warmup) samples.push(ms / 2);
+        if (round < command.warmup + command.rounds) return send();
+        clearInterval(watchdog);
+        resolve(samples);
+      },
+      (frame) => (isRelay(frame) ? pair.b.send(pair.frameB, { binary: false }) : unexpected(frame)),
+    );
+    send();
+  });
+}
+
+let flooding = false;
+let inFlight = 0;
+let drained: (() => void) | null = null;
+
+/** Keeps `window` relays in flight on every pair: A sends, B answers each, A sends again per answer. */
+function flood(window: number) {
+  flooding = true;
+  for (const pair of pairs) {
+    pair.onFrames(
+      (frame) => {
+        if (!isRelay(frame)) return unexpected(frame);
+        messages += 2; // A's relay to B, and B's back
+        if (flooding) return pair.a.send(pair.frameA, { binary: false });
+        inFlight--;
+        if (inFlight === 0) drained?.();
+      },
+      (frame) => (isRelay(frame) ? pair.b.send(pair.frameB, { binary: false }) : unexpected(frame)),
+    );
+    for (let i = 0; i < window; i++) pair.a.send(pair.frameA, { binary: false });
+    inFlight += window;
+  }
+}
+
+/** Stops sending and waits (up to 10 s) for the relays in flight to come back. */
+async function stopFlood() {
+  flooding = false;
+  if (inFlight === 0) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 10_000);
+    drained = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+  drained = null;
+  inFlight = 0;
+}

@@ -1,0 +1,70 @@
+import { cpus } from "node:os";
+import type { RelayCounts } from "./relay";
+
+/** The sections of a run, in the order they run. */
+export const SECTIONS = ["relay", "busy", "setup", "idle", "memory"] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface BenchOptions {
+  quick: boolean;
+  sections: Section[];
+  /** Keys of the systems the relay section measures (machine, floor, node, zero, seed); all if empty. */
+  systems: string[];
+  /** Driver processes. */
+  drivers: number;
+  /** Relay clients offer permessage-deflate. */
+  deflate: boolean;
+  relay: RelayCounts;
+  busyRoomPairs: number;
+  /** Rooms set up 50 at a time, per batch. */
+  setupBatches: number[];
+  idleSeconds: number;
+  idleSockets: number;
+  memorySockets: number;
+}
+
+export const USAGE =
+  "npm run bench -- [--quick] [--only relay,busy,setup,idle,memory] [--systems machine,floor,node,zero,seed] " +
+  "[--drivers N] [--window N] [--deflate] [--idle-seconds N]";
+
+/**
+ * Reads the command line.
+ *
+ * @example readOptions(["--quick", "--only", "relay"]) // quick counts, the relay comparison alone
+ */
+export function readOptions(args: string[]): BenchOptions {
+  const value = (flag: string) => {
+    const at = args.indexOf(flag);
+    return at >= 0 ? args[at + 1] : undefined;
+  };
+  const quick = args.includes("--quick");
+  const only = value("--only");
+  const sections = only ? (only.split(",") as Section[]) : [...SECTIONS];
+  for (const section of sections) {
+    if (!SECTIONS.includes(section)) throw new Error(`unknown section "${section}"; ${USAGE}`);
+  }
+  return {
+    quick,
+    sections,
+    systems: value("--systems")?.split(",") ?? [],
+    // One driver process handles about 100,000 relayed messages a second, more than any system here;
+    // each more one on a small machine only takes cores from the server.
+    drivers: Number(value("--drivers")) || Math.max(1, Math.floor(cpus().length / 4)),
+    deflate: args.includes("--deflate"),
+    relay: {
+      roundsOnePair: quick ? 300 : 2000,
+      warmupOnePair: 100,
+      pairs: 50,
+      window: Number(value("--window")) || 8,
+      seconds: quick ? 3 : 10,
+      warmupSeconds: 1,
+      setupRooms: 50,
+    },
+    busyRoomPairs: 10,
+    setupBatches: quick ? [1, 100] : [1, 100, 1000],
+    // Quick: one ping interval (60 s) and a little, so that each object wakes once.
+    idleSeconds: Number(value("--idle-seconds")) || (quick ? 70 : 150),
+    idleSockets: quick ? 20 : 100,
+    memorySockets: quick ? 200 : 1000,
+  };
+}

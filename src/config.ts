@@ -97,6 +97,12 @@ export interface SocketConfig {
   authTimeout: number;
   /** Most sockets one Durable Object accepts; more are refused at the upgrade (503). */
   maxSocketsPerObject: number;
+  /** How long a recoverable session whose connection dropped waits for its client (ms). */
+  recoveryWindow: number;
+  /** Most events kept for a recoverable session (the last ones sent, and those missed while dropped). */
+  recoveryMaxEvents: number;
+  /** Most bytes of such events. */
+  recoveryMaxBytes: number;
 }
 
 export const SOCKET_DEFAULTS = {
@@ -114,6 +120,9 @@ export const SOCKET_DEFAULTS = {
   joinRequestTimeout: 120_000,
   authTimeout: 30_000,
   maxSocketsPerObject: 128,
+  recoveryWindow: 30_000,
+  recoveryMaxEvents: 256,
+  recoveryMaxBytes: 262_144,
 } as const;
 
 /**
@@ -146,6 +155,9 @@ export function readSocketConfig(env: Env): SocketConfig {
     tokenLifetimeSeconds: parseTokenLifetime(env.TOKEN_LIFETIME),
     authTimeout: positiveInteger("AUTH_TIMEOUT_MS", env.AUTH_TIMEOUT_MS, d.authTimeout),
     maxSocketsPerObject: positiveInteger("MAX_SOCKETS_PER_OBJECT", env.MAX_SOCKETS_PER_OBJECT, d.maxSocketsPerObject),
+    recoveryWindow: positiveInteger("RECOVERY_WINDOW_MS", env.RECOVERY_WINDOW_MS, d.recoveryWindow),
+    recoveryMaxEvents: positiveInteger("RECOVERY_MAX_EVENTS", env.RECOVERY_MAX_EVENTS, d.recoveryMaxEvents),
+    recoveryMaxBytes: positiveInteger("RECOVERY_MAX_BYTES", env.RECOVERY_MAX_BYTES, d.recoveryMaxBytes),
   };
 }
 

@@ -46,6 +46,12 @@ export interface Env {
   JOIN_REQUEST_TIMEOUT_MS?: string;
   /** How long a socket may go without a successful auth-request, in ms (default 30000). */
   AUTH_TIMEOUT_MS?: string;
+  /** How long a dropped recoverable session waits for its client, in ms (default 30000). */
+  RECOVERY_WINDOW_MS?: string;
+  /** Most events kept per recoverable session (default 256). */
+  RECOVERY_MAX_EVENTS?: string;
+  /** Most bytes of events kept per recoverable session (default 262144). */
+  RECOVERY_MAX_BYTES?: string;
   /** Most sockets one Durable Object accepts (default 128). */
   MAX_SOCKETS_PER_OBJECT?: string;
   /** New sockets per client address (IPv6: per /64), a rate-limiting binding; absent: no limit. */

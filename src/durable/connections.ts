@@ -25,21 +25,22 @@ const decoder = new TextDecoder();
  * memory; only a change writes, and only a woken object reads attachments.
  */
 export class Connections {
-  readonly #bySocket = new Map<string, ConnectionState>();
+  /** By the tag each WebSocket was accepted under (a recovered session's socket id may differ from it). */
+  readonly #byTag = new Map<string, ConnectionState>();
 
-  /** The state of the socket tagged `socketId`, or null if it has none (a bug, or a foreign socket). */
-  read(ws: WebSocket, socketId: string): ConnectionState | null {
-    const known = this.#bySocket.get(socketId);
+  /** The state of the socket tagged `tag`, or null if it has none (a bug, or a foreign socket). */
+  read(ws: WebSocket, tag: string): ConnectionState | null {
+    const known = this.#byTag.get(tag);
     if (known) return known;
     const state = decode(ws.deserializeAttachment());
-    if (state) this.#bySocket.set(socketId, state);
+    if (state) this.#byTag.set(tag, state);
     return state;
   }
 
-  /** Stores the state of a new socket. */
-  write(ws: WebSocket, state: ConnectionState): void {
+  /** Stores the state of the socket tagged `tag`. */
+  write(ws: WebSocket, tag: string, state: ConnectionState): void {
     ws.serializeAttachment(encode(state));
-    this.#bySocket.set(state.socketId, state);
+    this.#byTag.set(tag, state);
   }
 
   /**
@@ -47,17 +48,17 @@ export class Connections {
    * null if the socket has no state. The attachment is written first, so
    * memory never holds what hibernation would lose.
    */
-  update(ws: WebSocket, socketId: string, change: StateUpdate): ConnectionState | null {
-    const current = this.read(ws, socketId);
+  update(ws: WebSocket, tag: string, change: StateUpdate): ConnectionState | null {
+    const current = this.read(ws, tag);
     if (!current) return null;
     const next = change(current);
-    this.write(ws, next);
+    this.write(ws, tag, next);
     return next;
   }
 
   /** The socket is gone: its state need not be remembered. */
-  forget(socketId: string): void {
-    this.#bySocket.delete(socketId);
+  forget(tag: string): void {
+    this.#byTag.delete(tag);
   }
 }
 

@@ -35,7 +35,7 @@ export interface RoomHost {
   /** How often a room checks that its peers' sockets still exist (ms): the ping interval. */
   upkeepInterval(): number;
   /** Sends frames to sockets held by this object, learning the room's roster if given; returns the ids no longer here. */
-  deliverHere(ref: RoomRef, frames: OutgoingFrame[], roster?: Roster): string[];
+  deliverHere(ref: RoomRef, frames: OutgoingFrame[], roster?: Roster): Promise<string[]>;
   /** Ids among `ids` whose sockets this object holds. */
   presentHere(ids: string[]): string[];
   /** Keeps the object alive until `work` settles. */
@@ -93,6 +93,8 @@ export class RoomAuthority {
 
     const membersChanged = result.outcome.ok && changesMembers(action);
     const roster = membersChanged ? this.#roster(ref) : undefined;
+    // A recovered member's socket moved: every member's object learns where it is now.
+    if (action.kind === "rehome" && roster) void this.#pushRoster(ref, roster);
     const welcome = result.deliveries.filter((d) => d.event === "room-join-accept");
     if (welcome.length === 0) {
       this.#dispatch(ref, result.deliveries, roster);
@@ -197,31 +199,42 @@ export class RoomAuthority {
    */
   #dispatch(ref: RoomRef, deliveries: Delivery[], roster?: Roster, after?: Promise<void>): Promise<void> {
     const sent: Promise<void>[] = [];
-    for (const [home, frames] of byHome(deliveries)) {
-      const queued = this.#outboxes.get(home);
-      if (home === this.host.self && !queued && !after) {
-        this.peersGone(ref, this.host.deliverHere(ref, frames, roster));
-        continue;
-      }
-      const send = async () =>
-        home === this.host.self
-          ? this.host.deliverHere(ref, frames, roster)
-          : await this.#stub(home).deliver(ref, frames, roster);
-      const done = (queued ?? Promise.resolve())
-        .then(() => after)
-        .then(send)
-        .then(
-          (missing) => this.peersGone(ref, missing),
-          (error) => console.error(`[${this.host.name()}] delivery to ${home} failed:`, error),
-        );
-      this.#outboxes.set(home, done);
-      this.host.waitUntil(done);
-      void done.finally(() => {
-        if (this.#outboxes.get(home) === done) this.#outboxes.delete(home);
-      });
-      sent.push(done);
-    }
+    for (const [home, frames] of byHome(deliveries)) sent.push(this.#dispatchTo(ref, home, frames, roster, after));
     return Promise.all(sent).then(() => undefined);
+  }
+
+  /** Frames (and the roster) for one object, in its outbox's order; at once when they are for this object and nothing waits. */
+  #dispatchTo(
+    ref: RoomRef,
+    home: string,
+    frames: OutgoingFrame[],
+    roster?: Roster,
+    after?: Promise<void>,
+  ): Promise<void> {
+    const queued = this.#outboxes.get(home);
+    const send = () =>
+      home === this.host.self
+        ? this.host.deliverHere(ref, frames, roster)
+        : this.#stub(home).deliver(ref, frames, roster);
+    // For this object, with nothing ahead of them, the frames go out now: deliverHere
+    // sends synchronously up to its first wait; what follows queues behind it.
+    const now = home === this.host.self && !queued && !after;
+    const done = (now ? send() : (queued ?? Promise.resolve()).then(() => after).then(send)).then(
+      (missing) => this.peersGone(ref, missing),
+      (error) => console.error(`[${this.host.name()}] delivery to ${home} failed:`, error),
+    );
+    this.#outboxes.set(home, done);
+    this.host.waitUntil(done);
+    void done.finally(() => {
+      if (this.#outboxes.get(home) === done) this.#outboxes.delete(home);
+    });
+    return done;
+  }
+
+  /** Sends the roster, with no events, to the object of every member. */
+  #pushRoster(ref: RoomRef, roster: Roster): Promise<void> {
+    const homes = new Set(roster.map(([, home]) => home));
+    return Promise.all(Array.from(homes, (home) => this.#dispatchTo(ref, home, [], roster))).then(() => undefined);
   }
 
   /** The members and the objects holding their sockets. */
@@ -240,6 +253,7 @@ function changesMembers(action: RoomAction): boolean {
     action.kind === "create" ||
     action.kind === "leave" ||
     action.kind === "drop" ||
+    action.kind === "rehome" ||
     (action.kind === "join-answer" && action.accept)
   );
 }

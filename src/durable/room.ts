@@ -13,25 +13,40 @@ import type { Peer, RoomRef } from "../signaling/room-store";
 import { routeEvent } from "../signaling/router";
 import { authDeadline, authOverdue, CLOSE_AUTH_TIMEOUT } from "../socket/auth-deadline";
 import { type ConnectionContext, handleFrame } from "../socket/connection";
-import { newConnection } from "../socket/connection-state";
+import { type ConnectionState, newConnection } from "../socket/connection-state";
 import { CLOSE_PING_TIMEOUT, heartbeatDue, missedPong } from "../socket/heartbeat";
 import { randomId } from "../socket/ids";
 import { LogQuota } from "../socket/log-quota";
 import { placementFromQuery, roomObjectName } from "../socket/placement";
 import { REFUSAL_WINDOW_MS, TokenBucket } from "../socket/rate-limit";
+import { wantsRecovery } from "../socket/recovery";
 import { CachedKvStore } from "./cached-kv-store";
 import { Connections } from "./connections";
 import type { OutgoingFrame } from "./delivery";
 import { log } from "./log";
 import { type AuthorityReply, RoomAuthority } from "./room-authority";
 import { type Roster, Rosters } from "./rosters";
+import { type Claim, type HandedSession, SessionKeeper } from "./session-keeper";
+import { SessionStore } from "./session-store";
 import { SqlKvStore } from "./sql-kv-store";
 
 const LAST_PING_KEY = "heartbeat:lastPingAt";
 const CLOSE_INTERNAL_ERROR = 1011;
 const CLOSE_POLICY_VIOLATION = 1008;
+/**
+ * Closes that end a recoverable session instead of keeping it: a goodbye
+ * (1000), and the server's own closes for floods (1008) and oversized frames
+ * (1009), which a reconnect would only repeat.
+ */
+const ENDS_SESSION = new Set([1000, 1008, 1009]);
 /** Refusals logged one by one per socket and window; the rest are counted in its close line. */
 const LOGGED_REFUSALS = 5;
+
+/** The RPC methods by which objects hand recoverable sessions to each other. */
+interface SessionRpc {
+  claimSession(claim: Claim, newHome: string): Promise<HandedSession | null>;
+  sessionEnded(pid: string): Promise<void>;
+}
 
 /** What an object keeps in memory per socket: its rate limit and its log quota. */
 interface SocketGuard {
@@ -72,8 +87,19 @@ export class Room extends DurableObject<Env> {
   readonly #rosters = new Rosters();
   /** The room's state: in memory, written through to SQLite, read from it once per instance. */
   #store: CachedKvStore | undefined;
+  /** When the alarm is set for (null: none), once known: saves a storage read per socket opened and per request that needs upkeep. */
+  #alarmAt: number | null | undefined;
   #settings: SocketConfig | undefined;
   readonly #room: RoomAuthority;
+  /** Recoverable sessions: event logs of connected ones, and dropped ones waiting for their clients. */
+  readonly #keeper: SessionKeeper;
+  #sessionStore: SessionStore | undefined;
+  /**
+   * Socket ids held under another tag: a recovered session keeps its id, but
+   * its new WebSocket was tagged when it was accepted, before the client said
+   * which session it was. Rebuilt from the attachments once per instance.
+   */
+  #adopted: Map<string, string> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -97,6 +123,23 @@ export class Room extends DurableObject<Env> {
       wakeBy: (at) => this.#wakeBy(at),
       name: () => this.#name(),
     });
+    const config = this.#config();
+    this.#keeper = new SessionKeeper({
+      self: this.#self,
+      store: () => this.#recoveryStore(),
+      window: config.recoveryWindow,
+      limits: { maxEvents: config.recoveryMaxEvents, maxBytes: config.recoveryMaxBytes },
+      connected: (socketId) => this.#socketOf(socketId) !== undefined,
+      supersede: (socketId) => this.#supersede(socketId),
+      leave: (state) => this.#leaveRooms(state),
+      rehome: (state) => this.#rehome(state),
+      // Typed by hand: the stub's inferred RPC types of a session's state are too deep for the compiler.
+      // Async, so a pid naming no real object (idFromString throws) fails as a rejection.
+      claimAt: async (home, claim, newHome) =>
+        (this.#stubOf(home) as unknown as SessionRpc).claimSession(claim, newHome),
+      endedAt: async (home, pid) => (this.#stubOf(home) as unknown as SessionRpc).sessionEnded(pid),
+      wakeBy: (at) => this.#wakeBy(at),
+    });
     if (env.LOG_WAKES === "true") log("object-start", { object: this.#name() });
   }
 
@@ -104,7 +147,8 @@ export class Room extends DurableObject<Env> {
 
   /** Accepts a WebSocket upgrade that the worker has already checked and placed here. */
   override async fetch(request: Request): Promise<Response> {
-    const placement = placementFromQuery(new URL(request.url));
+    const url = new URL(request.url);
+    const placement = placementFromQuery(url);
     if (!placement.ok) return Response.json(placement.error, { status: 400 });
     const config = this.#config();
     if (this.ctx.getWebSockets().length >= config.maxSocketsPerObject) {
@@ -128,9 +172,10 @@ export class Room extends DurableObject<Env> {
       openedAt: now,
       app: placement.placement.app,
     });
+    if (wantsRecovery(url)) state.recovery = true;
     // The tag finds the socket when a room delivers an event to it.
     this.ctx.acceptWebSocket(server, [state.socketId]);
-    this.#connections.write(server, state);
+    this.#connections.write(server, state.socketId, state);
     server.send(
       encodeOpenPacket({
         sid: state.engineId,
@@ -148,20 +193,18 @@ export class Room extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     this.#countWake("message");
-    const socketId = this.#socketIdOf(ws);
-    if (!socketId) return closeQuietly(ws, CLOSE_INTERNAL_ERROR, "connection state lost");
-    if (this.#closedHere.has(socketId) || !this.#withinRateLimit(ws, socketId, message)) return;
-    await this.#serially(socketId, () => this.#onMessage(ws, socketId, message));
+    const tag = this.#tagOf(ws);
+    if (!tag) return closeQuietly(ws, CLOSE_INTERNAL_ERROR, "connection state lost");
+    if (this.#closedHere.has(tag) || !this.#withinRateLimit(ws, tag, message)) return;
+    await this.#serially(tag, () => this.#onMessage(ws, tag, message));
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    const socketId = this.#socketIdOf(ws) ?? "";
-    await this.#serially(socketId, async () => {
+    const tag = this.#tagOf(ws) ?? "";
+    await this.#serially(tag, async () => {
       // A socket this object closed was let go of when it was closed.
-      if (this.#closedHere.delete(socketId)) return;
-      this.#closed(ws, socketId, code, reason);
-      await this.#leaveAll(ws, socketId);
-      this.#connections.forget(socketId);
+      if (this.#closedHere.delete(tag)) return;
+      await this.#let(ws, tag, code, reason);
       // 1005, 1006 and 1015 mean no Close frame came: the transport is gone,
       // and answering would fail later inside the runtime, where no catch
       // sees it ("WebSocket peer disconnected"). Otherwise complete the
@@ -171,11 +214,11 @@ export class Room extends DurableObject<Env> {
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
-    const socketId = this.#socketIdOf(ws) ?? "";
+    const tag = this.#tagOf(ws) ?? "";
     // An error on a socket already closed is the teardown of a gone peer, not news.
-    if (this.#closedHere.has(socketId)) return;
+    if (this.#closedHere.has(tag)) return;
     console.warn(`[${this.#name()}] websocket error:`, error);
-    await this.#serially(socketId, () => this.#drop(ws, socketId, CLOSE_INTERNAL_ERROR, "websocket error"));
+    await this.#serially(tag, () => this.#drop(ws, tag, CLOSE_INTERNAL_ERROR, "websocket error"));
   }
 
   /**
@@ -187,21 +230,30 @@ export class Room extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     this.#countWake("alarm");
+    // A running alarm is no longer scheduled.
+    this.#alarmAt = null;
     const config = this.#config();
     const now = Date.now();
     const nextSweep = await this.#sweep(now, config);
+    const nextExpiry = await this.#keeper.sweep(now);
     const room = await this.#room.upkeep(now);
 
-    const next = [nextSweep, room.exists ? now + config.pingInterval : null, room.nextExpiry].filter(
-      (at): at is number => at !== null,
-    );
+    // `#alarmAt`: work that arrived while this alarm ran (a socket opened) asked for its own wake.
+    const next = [
+      nextSweep,
+      nextExpiry,
+      room.exists ? now + config.pingInterval : null,
+      room.nextExpiry,
+      this.#alarmAt,
+    ].filter((at): at is number => at !== null && at !== undefined);
     if (next.length > 0) {
-      await this.ctx.storage.setAlarm(Math.min(...next));
+      await this.#setAlarm(Math.min(...next));
       return;
     }
     // Nothing left: no sockets, no room. Leave nothing behind.
     await this.ctx.storage.deleteAll();
     this.#store = undefined;
+    this.#sessionStore = undefined;
   }
 
   // ---- RPC between objects -----------------------------------------------
@@ -233,31 +285,62 @@ export class Room extends DurableObject<Env> {
     return this.#relayHere(ref, to, frame);
   }
 
-  /** RPC: which of these sockets are held here (for a room's audit of its members). */
+  /** RPC: which of these sockets are held here, or kept for their clients to come back (for a room's audit of its members). */
   async present(ids: string[]): Promise<string[]> {
     this.#countWake("rpc");
     return this.#presentHere(ids);
   }
 
+  /** RPC: a reconnect landed in object `newHome` with the pid of a session born or kept here: hand it over, if it may have it. */
+  async claimSession(claim: Claim, newHome: string): Promise<HandedSession | null> {
+    this.#countWake("rpc");
+    return this.#keeper.handOver(claim, newHome);
+  }
+
+  /** RPC: a session born here ended where it lived: stop remembering where that was. */
+  async sessionEnded(pid: string): Promise<void> {
+    this.#countWake("rpc");
+    this.#keeper.forgetMoved(pid);
+  }
+
   // ---- internals -------------------------------------------------------
 
-  async #onMessage(ws: WebSocket, socketId: string, message: string | ArrayBuffer): Promise<void> {
-    const state = this.#connections.read(ws, socketId);
+  async #onMessage(ws: WebSocket, tag: string, message: string | ArrayBuffer): Promise<void> {
+    const state = this.#connections.read(ws, tag);
     if (!state) return closeQuietly(ws, CLOSE_INTERNAL_ERROR, "connection state lost");
     try {
-      const result = await handleFrame(state, message, this.#context(this.#config(), ws, socketId));
-      if (result.update) this.#connections.update(ws, socketId, result.update);
-      for (const frame of result.send) sendQuietly(ws, frame);
-      if (result.refused && this.#guardOf(socketId).logs.take(Date.now())) {
-        log("refusal", { object: this.#name(), socket: socketId, ...result.refused });
+      const result = await handleFrame(state, message, this.#context(this.#config(), ws, tag));
+      const after = result.update ? this.#update(ws, tag, result.update) : state;
+      if (result.resumed && after) {
+        // The recovered session's answer and the events it missed carry their offsets already.
+        this.#adoptedMap().set(after.socketId, tag);
+        for (const frame of result.send) sendQuietly(ws, frame);
+      } else {
+        for (const frame of result.send) this.#send(ws, after ?? state, frame);
       }
-      if (result.close) await this.#drop(ws, socketId, result.close.code, result.close.reason);
+      if (result.refused && this.#guardOf(tag).logs.take(Date.now())) {
+        log("refusal", { object: this.#name(), socket: state.socketId, ...result.refused });
+      }
+      if (result.close) await this.#drop(ws, tag, result.close.code, result.close.reason);
     } catch (error) {
       // Only a bug or a misconfiguration gets here; the peer's socket is
       // closed, every other socket of this object carries on.
-      console.error(`[${this.#name()}] socket ${socketId}:`, error);
-      await this.#drop(ws, socketId, CLOSE_INTERNAL_ERROR, "internal error");
+      console.error(`[${this.#name()}] socket ${state.socketId}:`, error);
+      await this.#drop(ws, tag, CLOSE_INTERNAL_ERROR, "internal error");
     }
+  }
+
+  /** Sends a frame to a socket: an event to a recoverable session gets its offset and is logged. */
+  #send(ws: WebSocket, state: ConnectionState, frame: string): boolean {
+    return sendQuietly(ws, state.recovery ? this.#keeper.frame(state.socketId, frame) : frame);
+  }
+
+  /** Changes a connection's state: in memory, in its attachment, and in storage if it is a recoverable session. */
+  #update(ws: WebSocket, tag: string, change: (current: ConnectionState) => ConnectionState): ConnectionState | null {
+    const before = this.#connections.read(ws, tag);
+    const after = this.#connections.update(ws, tag, change);
+    if (after?.recovery) this.#keeper.changed(before, after);
+    return after;
   }
 
   /**
@@ -283,8 +366,12 @@ export class Room extends DurableObject<Env> {
     }
     const error = refusal("ERR_RATE_LIMITED");
     const ackId = typeof message === "string" ? ackIdOf(message) : undefined;
-    if (ackId !== undefined) sendQuietly(ws, encodeEngineMessage(encodeAck(ackId, failure(error))));
-    else sendQuietly(ws, encodeEngineMessage(encodeEvent("signaling-error", error)));
+    const state = this.#connections.read(ws, socketId);
+    const frame =
+      ackId !== undefined
+        ? encodeEngineMessage(encodeAck(ackId, failure(error)))
+        : encodeEngineMessage(encodeEvent("signaling-error", error));
+    if (state) this.#send(ws, state, frame);
     return false;
   }
 
@@ -323,7 +410,15 @@ export class Room extends DurableObject<Env> {
           signSessionToken: (binding) =>
             signSessionToken(secret(), { ...binding, lifetimeSeconds: config.tokenLifetimeSeconds }),
         }),
-      handleDisconnect: () => this.#leaveAll(ws, socketId),
+      handleDisconnect: async (state) => {
+        await this.#leaveAll(ws, socketId);
+        if (state.recovery) await this.#keeper.end(state);
+      },
+      newPid: () => this.#keeper.newPid(),
+      resume: async (_state, claim) => {
+        const handed = await this.#keeper.resume(claim);
+        return handed ? { state: handed.state, missed: handed.missed } : null;
+      },
     };
   }
 
@@ -375,8 +470,8 @@ export class Room extends DurableObject<Env> {
     if (action.to === actor.id) return null;
     const home = this.#rosters.homeOf(ref, action.to);
     if (home === undefined) return null;
-    const ws = this.ctx.getWebSockets(actor.id)[0];
-    const sender = ws ? this.#connections.read(ws, actor.id) : null;
+    const ws = this.#socketOf(actor.id);
+    const sender = ws ? this.#connections.read(ws, this.#tagOf(ws) ?? "") : null;
     if (!sender?.rooms.includes(ref.room)) return null;
     const data = relayedEvent(ref.room, actor, action.what, action.body, action.payload);
     const frame = encodeEngineMessage(encodeEvent(action.what, data));
@@ -384,7 +479,7 @@ export class Room extends DurableObject<Env> {
     try {
       delivered =
         home === this.#self
-          ? this.#relayHere(ref, action.to, frame)
+          ? await this.#relayHere(ref, action.to, frame)
           : await this.#stubOf(home).relay(ref, action.to, frame);
     } catch (error) {
       console.error(`[${this.#name()}] relay to ${home} failed:`, error);
@@ -393,12 +488,25 @@ export class Room extends DurableObject<Env> {
     return delivered ? { outcome: success({ room: ref.room, to: action.to }), reply: [] } : null;
   }
 
-  #relayHere(ref: RoomRef, to: string, frame: string): boolean {
-    const ws = this.ctx.getWebSockets(to)[0];
-    if (!ws || this.#closedHere.has(to)) return false;
-    const receiver = this.#connections.read(ws, to);
-    if (receiver?.app !== ref.app || !receiver.rooms.includes(ref.room)) return false;
-    return sendQuietly(ws, frame);
+  /**
+   * The receiving end of a one-hop relay: sent if `to`'s socket is here and
+   * a member; kept if `to`'s session is waiting for its client and a member;
+   * passed on if the session moved to another object.
+   */
+  async #relayHere(ref: RoomRef, to: string, frame: string): Promise<boolean> {
+    const ws = this.#socketOf(to);
+    const tag = ws ? this.#tagOf(ws) : undefined;
+    if (ws && tag && !this.#closedHere.has(tag)) {
+      const receiver = this.#connections.read(ws, tag);
+      if (receiver?.app !== ref.app || !receiver.rooms.includes(ref.room)) return false;
+      return this.#send(ws, receiver, frame);
+    }
+    const kept = this.#recoveryStore().bySocket(to);
+    if (kept && kept.state.app === ref.app && kept.state.rooms.includes(ref.room)) {
+      return this.#keeper.keep(to, frame);
+    }
+    const movedTo = this.#keeper.movedTo(to);
+    return movedTo ? this.#stubOf(movedTo).relay(ref, to, frame) : false;
   }
 
   /** The id of a room's object: hashing a name is not free, and every request to a room needs it. */
@@ -418,22 +526,39 @@ export class Room extends DurableObject<Env> {
     return this.env.ROOMS.get(this.env.ROOMS.idFromString(id));
   }
 
-  #deliverHere(ref: RoomRef, frames: OutgoingFrame[], roster?: Roster): string[] {
+  /**
+   * Sends a room's frames to sockets held here, recording membership changes.
+   * A frame for a session waiting for its client is kept for it; one for a
+   * session that moved is passed on. Returns the ids that are gone.
+   */
+  async #deliverHere(ref: RoomRef, frames: OutgoingFrame[], roster?: Roster): Promise<string[]> {
     if (roster) this.#rosters.set(ref, roster);
     const room = ref.room;
     const missing: string[] = [];
+    const elsewhere = new Map<string, OutgoingFrame[]>();
     for (const item of frames) {
-      const ws = this.ctx.getWebSockets(item.to)[0];
+      const ws = this.#socketOf(item.to);
+      const tag = ws ? this.#tagOf(ws) : undefined;
       const change = item.membership;
-      // Only a membership change needs the connection's state; a relay just sends.
-      if (
-        !ws ||
-        (change && !this.#connections.update(ws, item.to, (current) => applyMembership(current, room, change)))
-      ) {
-        missing.push(item.to);
+      if (ws && tag && !this.#closedHere.has(tag)) {
+        // Only a membership change needs to write the connection's state; a relay just sends.
+        const state = change
+          ? this.#update(ws, tag, (current) => applyMembership(current, room, change))
+          : this.#connections.read(ws, tag);
+        if (!state || !this.#send(ws, state, item.frame)) missing.push(item.to);
         continue;
       }
-      if (!sendQuietly(ws, item.frame)) missing.push(item.to);
+      if (await this.#keeper.keep(item.to, item.frame, room, change)) continue;
+      const movedTo = this.#keeper.movedTo(item.to);
+      if (movedTo) elsewhere.set(movedTo, [...(elsewhere.get(movedTo) ?? []), item]);
+      else missing.push(item.to);
+    }
+    for (const [home, items] of elsewhere) {
+      try {
+        missing.push(...(await this.#stubOf(home).deliver(ref, items, roster)));
+      } catch (error) {
+        console.error(`[${this.#name()}] passing on to ${home} failed:`, error);
+      }
     }
     return missing;
   }
@@ -450,22 +575,22 @@ export class Room extends DurableObject<Env> {
     let live = 0;
     let nextDeadline: number | null = null;
     for (const ws of this.ctx.getWebSockets()) {
-      const socketId = this.#socketIdOf(ws);
-      const state = socketId ? this.#connections.read(ws, socketId) : null;
-      if (!socketId || !state) {
+      const tag = this.#tagOf(ws);
+      const state = tag ? this.#connections.read(ws, tag) : null;
+      if (!tag || !state) {
         closeQuietly(ws, CLOSE_INTERNAL_ERROR, "connection state lost");
         continue;
       }
-      if (this.#closedHere.has(socketId)) continue;
+      if (this.#closedHere.has(tag)) continue;
       if (authOverdue(state, config.authTimeout, now)) {
-        await this.#serially(socketId, () => this.#drop(ws, socketId, CLOSE_AUTH_TIMEOUT, "auth timeout"));
+        await this.#serially(tag, () => this.#drop(ws, tag, CLOSE_AUTH_TIMEOUT, "auth timeout"));
         continue;
       }
       if (pingDue) {
         const autoPong = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? -1;
         const lastPongAt = Math.max(autoPong, state.lastPongAt ?? -1);
         if (missedPong({ openedAt: state.openedAt, lastPongAt: lastPongAt < 0 ? null : lastPongAt }, lastPingAt)) {
-          await this.#serially(socketId, () => this.#drop(ws, socketId, CLOSE_PING_TIMEOUT, "ping timeout"));
+          await this.#serially(tag, () => this.#drop(ws, tag, CLOSE_PING_TIMEOUT, "ping timeout"));
           continue;
         }
         if (!sendQuietly(ws, ENGINE_PING)) continue;
@@ -484,10 +609,21 @@ export class Room extends DurableObject<Env> {
   }
 
   /** The connection leaves every room it is in and withdraws every request it made. Never throws. */
-  async #leaveAll(ws: WebSocket, socketId: string): Promise<void> {
-    const state = this.#connections.read(ws, socketId);
-    if (!state?.app) return;
-    const actor: Peer = { id: socketId, home: this.#self, peerinfo: state.peerinfo };
+  async #leaveAll(ws: WebSocket, tag: string): Promise<void> {
+    const state = this.#connections.read(ws, tag);
+    if (!state) return;
+    await this.#leaveRooms(state);
+    try {
+      this.#update(ws, tag, (current) => ({ ...current, rooms: [], requested: [] }));
+    } catch (error) {
+      console.error(`[${this.#name()}] socket ${state.socketId}: clearing its rooms failed:`, error);
+    }
+  }
+
+  /** A session's peer leaves its rooms and withdraws its requests, as if it disconnected. Never throws. */
+  async #leaveRooms(state: ConnectionState): Promise<void> {
+    if (!state.app) return;
+    const actor: Peer = { id: state.socketId, home: this.#self, peerinfo: state.peerinfo };
     for (const room of new Set([...state.rooms, ...state.requested])) {
       try {
         await this.#gateway.request({ app: state.app, room }, actor, { kind: "drop" });
@@ -496,43 +632,87 @@ export class Room extends DurableObject<Env> {
         console.error(`[${this.#name()}] leaving a room failed:`, error);
       }
     }
-    try {
-      this.#connections.update(ws, socketId, (current) => ({ ...current, rooms: [], requested: [] }));
-    } catch (error) {
-      console.error(`[${this.#name()}] socket ${socketId}: clearing its rooms failed:`, error);
+  }
+
+  /** A recovered session's socket lives here now: its rooms send its events here. */
+  async #rehome(state: ConnectionState): Promise<void> {
+    if (!state.app) return;
+    const actor: Peer = { id: state.socketId, home: this.#self, peerinfo: state.peerinfo };
+    for (const room of new Set([...state.rooms, ...state.requested])) {
+      const reply = await this.#gateway.request({ app: state.app, room }, actor, { kind: "rehome" });
+      if (!reply.outcome.ok) console.warn(`[${this.#name()}] rehoming in a room failed: ${reply.outcome.error.code}`);
     }
   }
 
   /**
    * Closes a socket from the server side and lets it go at once: its rooms
-   * hear of its departure now, and the close the runtime reports later is
-   * not handled again. Never throws.
+   * hear of its departure now (or its session is kept, if the close is not a
+   * goodbye), and the close the runtime reports later is not handled again.
+   * Never throws.
    */
-  async #drop(ws: WebSocket, socketId: string, code: number, reason: string): Promise<void> {
-    if (this.#closedHere.has(socketId)) return;
-    this.#closedHere.add(socketId);
-    this.#closed(ws, socketId, code, reason);
-    await this.#leaveAll(ws, socketId);
-    this.#connections.forget(socketId);
+  async #drop(ws: WebSocket, tag: string, code: number, reason: string): Promise<void> {
+    if (this.#closedHere.has(tag)) return;
+    this.#closedHere.add(tag);
+    await this.#let(ws, tag, code, reason);
     closeQuietly(ws, code, reason);
   }
 
+  /**
+   * Lets a closed socket go: a recoverable session whose socket closed
+   * without a goodbye (no DISCONNECT, no close 1000; a flood or an
+   * oversized frame ends it too) is kept for its client; any other leaves
+   * its rooms now.
+   */
+  async #let(ws: WebSocket, tag: string, code: number, reason: string): Promise<void> {
+    const state = this.#connections.read(ws, tag);
+    this.#closed(tag, state, code, reason);
+    if (state?.recovery && state.connected && state.pid && !ENDS_SESSION.has(code)) {
+      if (await this.#keeper.detach(state, Date.now())) {
+        this.#connections.forget(tag);
+        return;
+      }
+    }
+    await this.#leaveAll(ws, tag);
+    if (state?.recovery) await this.#keeper.end(state);
+    this.#connections.forget(tag);
+  }
+
+  /** Its client is back on another socket: close this one without letting the session go. */
+  #supersede(socketId: string): void {
+    const ws = this.#socketOf(socketId);
+    const tag = ws ? this.#tagOf(ws) : undefined;
+    if (!ws || !tag) return;
+    this.#closedHere.add(tag);
+    this.#connections.forget(tag);
+    this.#adoptedMap().delete(socketId);
+    closeQuietly(ws, 1000, "session resumed on a new connection");
+  }
+
   /** Forgets what memory held for the socket, and logs its close: once per socket. */
-  #closed(ws: WebSocket, socketId: string, code: number, reason: string): void {
-    const state = this.#connections.read(ws, socketId);
-    const guard = this.#guards.get(socketId);
-    this.#guards.delete(socketId);
-    this.#sessions.forget(socketId);
-    const fields: Record<string, unknown> = { object: this.#name(), socket: socketId, code, reason };
+  #closed(tag: string, state: ConnectionState | null, code: number, reason: string): void {
+    const guard = this.#guards.get(tag);
+    this.#guards.delete(tag);
+    const socket = state?.socketId ?? tag;
+    this.#sessions.forget(socket);
+    this.#adopted?.delete(socket);
+    const fields: Record<string, unknown> = { object: this.#name(), socket, code, reason };
     if (state) fields.seconds = Math.round((Date.now() - state.openedAt) / 1000);
     if (guard?.logs.held) fields.unloggedRefusals = guard.logs.held;
     log("socket-close", fields);
   }
 
+  async #setAlarm(at: number): Promise<void> {
+    this.#alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
+  }
+
   /** Makes sure an alarm fires no later than `at`. */
   async #wakeBy(at: number): Promise<void> {
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    // Read from storage once per instance; after that this object is the only one that sets it.
+    if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
+    if (this.#alarmAt !== null && this.#alarmAt <= at) return;
+    this.#alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
   }
 
   /**
@@ -544,13 +724,39 @@ export class Room extends DurableObject<Env> {
     return this.#settings;
   }
 
-  /** The socket's id is its tag: cheaper than reading its attachment. */
-  #socketIdOf(ws: WebSocket): string | undefined {
+  /** The socket's tag: the id it was accepted under, which keys its state here. Cheaper than reading its attachment. */
+  #tagOf(ws: WebSocket): string | undefined {
     return this.ctx.getTags(ws)[0];
   }
 
+  /** The socket holding peer `socketId`, if it is here: tagged with that id, or adopted by a recovered session. */
+  #socketOf(socketId: string): WebSocket | undefined {
+    const tagged = this.ctx.getWebSockets(socketId)[0];
+    if (tagged) return tagged;
+    const tag = this.#adoptedMap().get(socketId);
+    return tag === undefined ? undefined : this.ctx.getWebSockets(tag)[0];
+  }
+
+  #adoptedMap(): Map<string, string> {
+    if (!this.#adopted) {
+      this.#adopted = new Map();
+      for (const ws of this.ctx.getWebSockets()) {
+        const tag = this.#tagOf(ws);
+        const state = tag ? this.#connections.read(ws, tag) : null;
+        if (tag && state && state.socketId !== tag) this.#adopted.set(state.socketId, tag);
+      }
+    }
+    return this.#adopted;
+  }
+
+  /** Sockets held here, and sessions kept here for their clients to come back. */
   #presentHere(ids: string[]): string[] {
-    return ids.filter((id) => this.ctx.getWebSockets(id).length > 0);
+    return ids.filter((id) => this.#socketOf(id) !== undefined || this.#keeper.waiting(id));
+  }
+
+  #recoveryStore(): SessionStore {
+    this.#sessionStore ??= new SessionStore(this.ctx.storage.sql);
+    return this.#sessionStore;
   }
 
   #kv(): CachedKvStore {

@@ -156,12 +156,14 @@ function encode(packet: Packet): string {
 }
 
 /**
- * The server's answer to a successful CONNECT: the socket id is the peer's `peer_id`.
+ * The server's answer to a successful CONNECT: the socket id is the peer's `peer_id`;
+ * with connection state recovery, also the session's private id.
  *
  * @example encodeConnectAccept("Xy12") === '0{"sid":"Xy12"}'
  */
-export function encodeConnectAccept(socketId: string): string {
-  return encode({ type: PacketType.CONNECT, nsp: MAIN_NAMESPACE, data: { sid: socketId } });
+export function encodeConnectAccept(socketId: string, pid?: string): string {
+  const data = pid === undefined ? { sid: socketId } : { sid: socketId, pid };
+  return encode({ type: PacketType.CONNECT, nsp: MAIN_NAMESPACE, data });
 }
 
 /**

@@ -17,6 +17,8 @@ export type RoomAction =
   | { kind: "leave"; payload: Json }
   /** The peer's socket is gone: leave, or withdraw a pending request, telling nobody but the room. */
   | { kind: "drop" }
+  /** The peer's session was recovered in another object: events for it go there now. Tells nobody. */
+  | { kind: "rehome" }
   | { kind: "relay"; what: RelayKind; to: string; body: Json; payload: Json };
 
 /** How a peer's relation to a room changed; its socket's host keeps the list, to clean up on disconnect. */
@@ -75,6 +77,8 @@ export function applyRoomAction(context: RoomContext, actor: Peer, action: RoomA
       return rules.leave(false);
     case "drop":
       return rules.leave(true);
+    case "rehome":
+      return rules.rehome();
     case "relay":
       return rules.relay(action.what, action.to, action.body, action.payload);
   }
@@ -265,6 +269,12 @@ class Rules {
       }
     }
     return result;
+  }
+
+  rehome(): RoomResult {
+    const data = { room: this.#name };
+    if (!this.room.rehome(this.actor.id, this.actor.home)) return this.#refuse("signaling-error", "ERR_NOT_MEMBER");
+    return { outcome: success(data), reply: [], deliveries: [] };
   }
 
   relay(what: RelayKind, to: string, body: Json, payload: Json): RoomResult {

@@ -110,6 +110,21 @@ export class RoomStore {
     return this.kv.hdel(this.#pending, id) === 1;
   }
 
+  /** The peer's socket now lives in object `home` (its session was recovered there); false if the room knows no such peer. */
+  rehome(id: string, home: string): boolean {
+    const member = this.member(id);
+    if (member) {
+      this.kv.hset(this.#members, id, JSON.stringify({ ...member, home }));
+      return true;
+    }
+    const candidate = this.candidate(id);
+    if (candidate) {
+      this.kv.hset(this.#pending, id, JSON.stringify({ ...candidate, home }));
+      return true;
+    }
+    return false;
+  }
+
   /** Deletes the room: its name is free again. */
   delete(): void {
     this.kv.del(this.#meta, this.#members, this.#pending);

@@ -29,6 +29,10 @@ export interface ConnectionState {
   requested: string[];
   /** Last pong that reached the object itself (the runtime answers most pongs alone). */
   lastPongAt?: number;
+  /** The client opted into connection state recovery (handshake query `recovery=1`). */
+  recovery?: boolean;
+  /** The session's private id, once connected with recovery: what a reconnect presents to get it back. */
+  pid?: string;
 }
 
 /**

@@ -49,7 +49,23 @@ export interface ConnectionContext {
   handleEvent(state: ConnectionState, event: IncomingEvent): Promise<EventResult>;
   /** The client left the namespace (DISCONNECT packet): leave its rooms. */
   handleDisconnect(state: ConnectionState): Promise<void>;
+  /**
+   * Connection state recovery (only asked for connections that opted in):
+   * the session `claim.pid` names, if it may be resumed by this connection
+   * of `claim.app` from `claim.offset`: its state and the event frames it
+   * missed, with their offsets. Null: start afresh.
+   */
+  resume?(state: ConnectionState, claim: { pid: unknown; offset: unknown; app: string }): Promise<Resumed | null>;
+  /** A new private session id, for a connection that opted into recovery. */
+  newPid?(): string;
   now(): number;
+}
+
+/** A session taken back by a reconnecting client. */
+export interface Resumed {
+  state: ConnectionState;
+  /** The events it missed, already framed with their offsets, oldest first. */
+  missed: string[];
 }
 
 /** What to do after a frame: frames to send back, maybe a state change, maybe a close. */
@@ -59,6 +75,8 @@ export interface FrameResult {
   /** Set when the frame was refused, for the log: the request (if any) and the code. */
   refused?: { event?: string; code: string };
   close?: { code: number; reason: string };
+  /** A CONNECT that resumed a recovered session: `send` holds its answer and the events it missed, framed already. */
+  resumed?: boolean;
 }
 
 const NOTHING: FrameResult = { send: [] };
@@ -163,7 +181,7 @@ async function handleConnect(
     return { send: [message(encodeConnectError(packet.nsp, "Invalid namespace"))] };
   }
   const token = packet.auth.token;
-  if (token === undefined) return accept(state, state.app);
+  if (token === undefined) return accept(state, state.app, packet.auth, context);
   let app: string;
   try {
     app = (await context.verifyAppToken(token)).app;
@@ -176,13 +194,49 @@ async function handleConnect(
       send: [message(encodeConnectError(MAIN_NAMESPACE, "Token is not valid", { code: "ERR_TOKEN_WRONG_APP" }))],
     };
   }
-  return accept(state, app);
+  return accept(state, app, packet.auth, context);
 }
 
-function accept(state: ConnectionState, app: string | null): FrameResult {
+/**
+ * Accepts a CONNECT. A connection that opted into recovery gets a pid, or,
+ * presenting the pid of a session it may resume, that session back: the
+ * same socket id and pid, and the events it missed right after the answer.
+ * Recovery needs the app proven at connect (a room placement, or an app
+ * token in `auth`), since a pid is bound to its app.
+ */
+async function accept(
+  state: ConnectionState,
+  app: string | null,
+  auth: Record<string, unknown> = {},
+  context?: ConnectionContext,
+): Promise<FrameResult> {
+  if (!state.recovery || !context?.newPid) {
+    return {
+      send: [message(encodeConnectAccept(state.socketId))],
+      update: (current) => ({ ...current, connected: true, app }),
+    };
+  }
+  if (auth.pid !== undefined && app !== null && context.resume) {
+    const resumed = await context.resume(state, { pid: auth.pid, offset: auth.offset, app });
+    if (resumed?.state.pid) {
+      const session = resumed.state;
+      return {
+        send: [message(encodeConnectAccept(session.socketId, session.pid)), ...resumed.missed],
+        update: (current) => ({
+          ...session,
+          engineId: current.engineId,
+          openedAt: current.openedAt,
+          connected: true,
+          recovery: true,
+        }),
+        resumed: true,
+      };
+    }
+  }
+  const pid = context.newPid();
   return {
-    send: [message(encodeConnectAccept(state.socketId))],
-    update: (current) => ({ ...current, connected: true, app }),
+    send: [message(encodeConnectAccept(state.socketId, pid))],
+    update: (current) => ({ ...current, connected: true, app, pid }),
   };
 }
 

@@ -9,8 +9,8 @@ export interface TestPeer {
   id: string;
   /** The session token from auth-accept. */
   session: string;
-  /** The next recorded event of this name (and matching `where`), waiting up to 5 s for it. */
-  next<T = Record<string, unknown>>(event: string, where?: (data: T) => boolean): Promise<T>;
+  /** The next recorded event of this name (and matching `where`), waiting up to `timeoutMs` (5 s) for it. */
+  next<T = Record<string, unknown>>(event: string, where?: (data: T) => boolean, timeoutMs?: number): Promise<T>;
   /** Events received so far and not yet taken by `next`. */
   pending(): Array<[string, unknown]>;
   close(): void;
@@ -50,7 +50,7 @@ export async function connectPeer(options: PeerOptions): Promise<TestPeer> {
     else inbox.push([event, data]);
   });
 
-  const next = <T>(event: string, where: (data: T) => boolean = () => true): Promise<T> => {
+  const next = <T>(event: string, where: (data: T) => boolean = () => true, timeoutMs = 5000): Promise<T> => {
     const index = inbox.findIndex(([name, data]) => name === event && where(data as T));
     if (index >= 0) return Promise.resolve(inbox.splice(index, 1)[0]?.[1] as T);
     return new Promise<T>((resolve, reject) => {
@@ -60,8 +60,8 @@ export async function connectPeer(options: PeerOptions): Promise<TestPeer> {
         const at = waiters.indexOf(waiter);
         if (at < 0) return;
         waiters.splice(at, 1);
-        reject(new Error(`no "${event}" within 5 s; received: ${JSON.stringify(inbox)}`));
-      }, 5000);
+        reject(new Error(`no "${event}" within ${timeoutMs} ms; received: ${JSON.stringify(inbox)}`));
+      }, timeoutMs);
     });
   };
 

@@ -32,7 +32,7 @@ function fakeHost(gone: Set<string>) {
     limits: () => ({ maxMembers: 3, maxPendingRequests: 8 }),
     joinRequestTimeout: () => 120_000,
     upkeepInterval: () => 60_000,
-    deliverHere: () => [],
+    deliverHere: async () => [],
     presentHere: (ids) => ids.filter((id) => !gone.has(id)),
     waitUntil: (work) => void pending.push(work),
     wakeBy: async () => {},

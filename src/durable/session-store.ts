@@ -1,0 +1,194 @@
+import type { ConnectionState } from "../socket/connection-state";
+import type { LoggedEvent } from "../socket/recovery";
+
+/** A recoverable session as storage holds it. */
+export interface StoredSession {
+  pid: string;
+  state: ConnectionState;
+  /** The offset its next event gets. */
+  next: number;
+  /** When its connection dropped; null while storage last knew it connected. */
+  detachedAt: number | null;
+  /** When it ends unless resumed; null while connected. */
+  expiresAt: number | null;
+  /** Events were lost (a restart): a resume gets all that is kept, whatever its offset. */
+  lossy: boolean;
+  /** Events kept since the drop, and their size: what the missed-event bounds count. */
+  missedCount: number;
+  missedBytes: number;
+}
+
+/** A session that moved to another object: deliveries for its socket go there until it expires. */
+export interface MovedSession {
+  pid: string;
+  socketId: string;
+  movedTo: string;
+  expiresAt: number;
+}
+
+/**
+ * Recoverable sessions in an object's SQLite storage. Written when a session
+ * starts, when what it is changes (auth, rooms), when it drops, and for each
+ * event it misses while dropped: never for an event sent to a connected
+ * socket. Tables are created by the first write, so objects whose clients
+ * never opt in keep none.
+ */
+export class SessionStore {
+  #tables: boolean | undefined;
+
+  constructor(private readonly sql: SqlStorage) {}
+
+  save(session: StoredSession): void {
+    this.#create();
+    this.sql.exec(
+      `INSERT INTO recovery_session (pid, socket_id, state, next, detached_at, expires_at, lossy, missed_count, missed_bytes)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (pid) DO UPDATE SET socket_id = excluded.socket_id, state = excluded.state, next = excluded.next,
+         detached_at = excluded.detached_at, expires_at = excluded.expires_at, lossy = excluded.lossy,
+         missed_count = excluded.missed_count, missed_bytes = excluded.missed_bytes`,
+      session.pid,
+      session.state.socketId,
+      JSON.stringify(session.state),
+      session.next,
+      session.detachedAt,
+      session.expiresAt,
+      session.lossy ? 1 : 0,
+      session.missedCount,
+      session.missedBytes,
+    );
+  }
+
+  /** Replaces the events kept for a session. */
+  saveEvents(pid: string, events: readonly LoggedEvent[]): void {
+    this.#create();
+    this.sql.exec("DELETE FROM recovery_event WHERE pid = ?", pid);
+    for (const event of events) this.addEvent(pid, event);
+  }
+
+  addEvent(pid: string, event: LoggedEvent): void {
+    this.#create();
+    this.sql.exec(
+      "INSERT OR REPLACE INTO recovery_event (pid, offset, frame) VALUES (?, ?, ?)",
+      pid,
+      event.offset,
+      event.frame,
+    );
+  }
+
+  events(pid: string): LoggedEvent[] {
+    if (!this.#exists()) return [];
+    return this.sql
+      .exec<{ offset: number; frame: string }>(
+        "SELECT offset, frame FROM recovery_event WHERE pid = ? ORDER BY offset",
+        pid,
+      )
+      .toArray()
+      .map((row) => ({ offset: row.offset, frame: row.frame }));
+  }
+
+  byPid(pid: string): StoredSession | null {
+    if (!this.#exists()) return null;
+    return toSession(this.sql.exec("SELECT * FROM recovery_session WHERE pid = ?", pid).toArray()[0]);
+  }
+
+  bySocket(socketId: string): StoredSession | null {
+    if (!this.#exists()) return null;
+    return toSession(this.sql.exec("SELECT * FROM recovery_session WHERE socket_id = ?", socketId).toArray()[0]);
+  }
+
+  all(): StoredSession[] {
+    if (!this.#exists()) return [];
+    return this.sql
+      .exec("SELECT * FROM recovery_session")
+      .toArray()
+      .map((row) => toSession(row) as StoredSession);
+  }
+
+  delete(pid: string): void {
+    if (!this.#exists()) return;
+    this.sql.exec("DELETE FROM recovery_session WHERE pid = ?", pid);
+    this.sql.exec("DELETE FROM recovery_event WHERE pid = ?", pid);
+  }
+
+  moved(moved: MovedSession): void {
+    this.#create();
+    this.sql.exec(
+      "INSERT OR REPLACE INTO recovery_moved (pid, socket_id, moved_to, expires_at) VALUES (?, ?, ?, ?)",
+      moved.pid,
+      moved.socketId,
+      moved.movedTo,
+      moved.expiresAt,
+    );
+  }
+
+  movedByPid(pid: string): MovedSession | null {
+    if (!this.#exists()) return null;
+    return toMoved(this.sql.exec("SELECT * FROM recovery_moved WHERE pid = ?", pid).toArray()[0]);
+  }
+
+  movedBySocket(socketId: string): MovedSession | null {
+    if (!this.#exists()) return null;
+    return toMoved(this.sql.exec("SELECT * FROM recovery_moved WHERE socket_id = ?", socketId).toArray()[0]);
+  }
+
+  allMoved(): MovedSession[] {
+    if (!this.#exists()) return [];
+    return this.sql
+      .exec("SELECT * FROM recovery_moved")
+      .toArray()
+      .map((row) => toMoved(row) as MovedSession);
+  }
+
+  forgetMoved(pid: string): void {
+    if (this.#exists()) this.sql.exec("DELETE FROM recovery_moved WHERE pid = ?", pid);
+  }
+
+  /** Storage was wiped (`deleteAll`). */
+  wiped(): void {
+    this.#tables = false;
+  }
+
+  #exists(): boolean {
+    this.#tables ??=
+      this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'recovery_session'").toArray().length >
+      0;
+    return this.#tables;
+  }
+
+  #create(): void {
+    if (this.#tables) return;
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS recovery_session (
+      pid TEXT PRIMARY KEY, socket_id TEXT NOT NULL UNIQUE, state TEXT NOT NULL, next INTEGER NOT NULL,
+      detached_at INTEGER, expires_at INTEGER, lossy INTEGER NOT NULL,
+      missed_count INTEGER NOT NULL, missed_bytes INTEGER NOT NULL)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS recovery_event (
+      pid TEXT NOT NULL, offset INTEGER NOT NULL, frame TEXT NOT NULL, PRIMARY KEY (pid, offset)) WITHOUT ROWID`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS recovery_moved (
+      pid TEXT PRIMARY KEY, socket_id TEXT NOT NULL, moved_to TEXT NOT NULL, expires_at INTEGER NOT NULL)`);
+    this.#tables = true;
+  }
+}
+
+function toSession(row: Record<string, SqlStorageValue> | undefined): StoredSession | null {
+  if (!row) return null;
+  return {
+    pid: row.pid as string,
+    state: JSON.parse(row.state as string) as ConnectionState,
+    next: row.next as number,
+    detachedAt: (row.detached_at as number | null) ?? null,
+    expiresAt: (row.expires_at as number | null) ?? null,
+    lossy: row.lossy === 1,
+    missedCount: row.missed_count as number,
+    missedBytes: row.missed_bytes as number,
+  };
+}
+
+function toMoved(row: Record<string, SqlStorageValue> | undefined): MovedSession | null {
+  if (!row) return null;
+  return {
+    pid: row.pid as string,
+    socketId: row.socket_id as string,
+    movedTo: row.moved_to as string,
+    expiresAt: row.expires_at as number,
+  };
+}

@@ -1,0 +1,253 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { io } from "socket.io-client";
+import { afterEach, describe, expect, it } from "vitest";
+import type WebSocket from "ws";
+import { fetchAppToken } from "../support/app-token";
+import { expectRelay, setUpRoom } from "../support/call";
+import { connectPeer, type TestPeer } from "../support/peer";
+import { type DevServer, freePort, startDevServer } from "../support/wrangler-dev";
+
+const APP = "demo-chat-test";
+const WINDOW_MS = 4_000;
+
+/** Cuts a peer's TCP connection without a close frame, as a network change does. */
+function dropTcp(peer: TestPeer): void {
+  const transport = peer.socket.io.engine.transport as unknown as { ws: WebSocket & { _socket: { destroy(): void } } };
+  transport.ws._socket.destroy();
+}
+
+const reconnected = (peer: TestPeer) => new Promise<void>((resolve) => peer.socket.once("connect", () => resolve()));
+
+describe("connection state recovery with socket.io-client 4.8", () => {
+  const peers: TestPeer[] = [];
+  const servers: DevServer[] = [];
+  afterEach(async () => {
+    for (const peer of peers.splice(0)) peer.close();
+    for (const server of servers.splice(0)) await server.stop();
+  });
+
+  async function start(options: Parameters<typeof startDevServer>[0] = {}) {
+    const server = await startDevServer({
+      ...options,
+      vars: { RECOVERY_WINDOW_MS: String(WINDOW_MS), ...options.vars },
+    });
+    servers.push(server);
+    return server;
+  }
+
+  async function peer(
+    server: DevServer,
+    appToken: string,
+    name: string,
+    options: { room?: string; recovery?: boolean } = {},
+  ) {
+    const query: Record<string, string> = {};
+    if (options.room) Object.assign(query, { app: APP, room: options.room });
+    if (options.recovery !== false) query.recovery = "1";
+    const connected = await connectPeer({ url: server.url, appToken, peerinfo: { name }, reconnection: true, query });
+    peers.push(connected);
+    return connected;
+  }
+
+  const candidate = (n: number) => ({ candidate: `candidate:${n} 1 udp 1 127.0.0.1 9 typ host`, sdpMLineIndex: 0 });
+
+  it.each([
+    ["a socket that named its room", true],
+    ["a seed-style socket (its own object)", false],
+  ])(
+    "%s comes back after a dropped TCP connection: same id, room intact, missed relays in order",
+    {
+      timeout: 60_000,
+    },
+    async (_label, named) => {
+      const server = await start();
+      const appToken = await fetchAppToken(server.url, APP);
+      const room = `blip-${named}`;
+      const alice = await peer(server, appToken, "alice", named ? { room } : {});
+      const bob = await peer(server, appToken, "bob", { recovery: false });
+      await setUpRoom(room, bob, alice);
+      const id = alice.id;
+      expect(alice.socket.recovered).toBe(false);
+
+      // Twice: the second blip finds the session where the first one left it.
+      for (const blip of [1, 2]) {
+        const back = reconnected(alice);
+        dropTcp(alice);
+        // While alice is away (or the server has not noticed yet), bob sends her three candidates.
+        const sent = [1, 2, 3].map((n) => 10 * blip + n);
+        for (const n of sent) {
+          const ack = await bob.socket.emitWithAck("relay-ice-candidate", {
+            auth: bob.session,
+            room,
+            to: id,
+            ice_candidate: candidate(n),
+          });
+          expect(ack).toMatchObject({ ok: true });
+        }
+        await back;
+        expect(alice.socket.id).toBe(id);
+        expect(alice.socket.recovered).toBe(true);
+        for (const n of sent)
+          expect(await alice.next("ice-candidate")).toMatchObject({ peer_id: bob.id, ice_candidate: candidate(n) });
+        expect(alice.pending().filter(([event]) => event === "ice-candidate")).toEqual([]);
+      }
+      // Nobody saw her leave; her session token still works, both ways.
+      expect(bob.pending().filter(([event]) => event === "room-user-leave")).toEqual([]);
+      await expectRelay(room, alice, bob, 100);
+      await expectRelay(room, bob, alice, 101);
+    },
+  );
+
+  it("lets a clean disconnect leave at once, and announces a dropped peer when its window ends, not later", {
+    timeout: 60_000,
+  }, async () => {
+    const server = await start();
+    const appToken = await fetchAppToken(server.url, APP);
+    const room = "goodbyes";
+    const [owner, tidy, gone] = [
+      await peer(server, appToken, "owner", { recovery: false }),
+      await peer(server, appToken, "tidy"),
+      await peer(server, appToken, "gone", { room }),
+    ];
+    await setUpRoom(room, owner, tidy, gone);
+
+    tidy.socket.disconnect(); // DISCONNECT, then close: a goodbye
+    expect(await owner.next("room-user-leave")).toMatchObject({ peer_id: tidy.id });
+
+    gone.socket.io.reconnection(false);
+    const droppedAt = Date.now();
+    dropTcp(gone);
+    expect(await owner.next("room-user-leave", undefined, WINDOW_MS + 6_000)).toMatchObject({ peer_id: gone.id });
+    const waited = Date.now() - droppedAt;
+    expect(waited).toBeGreaterThanOrEqual(WINDOW_MS - 500);
+    expect(waited).toBeLessThan(WINDOW_MS + 5_000); // the ping interval is 60 s: this is the window's own alarm
+  });
+
+  it("gives a made-up or another app's pid a fresh session, and the real owner of the pid still gets its own back", {
+    timeout: 60_000,
+  }, async () => {
+    const server = await start();
+    const appToken = await fetchAppToken(server.url, APP);
+    const otherToken = await fetchAppToken(server.url, "other-app");
+    const room = "stolen";
+    const victim = await peer(server, appToken, "victim", { room });
+    await setUpRoom(room, victim);
+    const pid = (victim.socket as unknown as { _pid: string })._pid;
+    expect(pid).toMatch(/^[0-9a-f]{64}\.[\w-]{20}$/);
+
+    const attempt = async (token: string, auth: Record<string, unknown>, query: Record<string, string>) => {
+      const socket = io(server.url, {
+        transports: ["websocket"],
+        forceNew: true,
+        reconnection: false,
+        auth: { token, ...auth },
+        query: { recovery: "1", ...query },
+      });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          socket.once("connect", () => resolve());
+          socket.once("connect_error", reject);
+        });
+        return { id: socket.id, recovered: socket.recovered };
+      } finally {
+        socket.close();
+      }
+    };
+    const forged = `${pid.split(".")[0]}.${"A".repeat(20)}`;
+    for (const made of [forged, "nonsense", `${"0".repeat(64)}.${"B".repeat(20)}`]) {
+      const result = await attempt(appToken, { pid: made, offset: "1" }, {});
+      expect(result.recovered).toBe(false);
+      expect(result.id).not.toBe(victim.id);
+    }
+    // Another app's connection presenting the real pid.
+    const foreign = await attempt(otherToken, { pid }, {});
+    expect(foreign).toMatchObject({ recovered: false });
+    expect(foreign.id).not.toBe(victim.id);
+
+    // The victim's session is untouched: a real blip still recovers it.
+    const back = reconnected(victim);
+    dropTcp(victim);
+    await back;
+    expect(victim.socket.recovered).toBe(true);
+    expect(victim.socket.id).toBe(victim.id);
+  });
+
+  it("survives wrangler dev restarted on the same state: every peer comes back recovered with its room", {
+    timeout: 120_000,
+  }, async () => {
+    const persistTo = await mkdtemp(join(tmpdir(), "edge-signaling-recovery-"));
+    const port = await freePort();
+    try {
+      const first = await start({ port, persistTo, vars: { RECOVERY_WINDOW_MS: "30000" } });
+      const appToken = await fetchAppToken(first.url, APP);
+      const room = "deploy";
+      const alice = await peer(first, appToken, "alice");
+      const bob = await peer(first, appToken, "bob", { room });
+      await setUpRoom(room, alice, bob);
+      const ids = [alice.id, bob.id];
+
+      await servers.pop()?.stop();
+      const back = Promise.all([alice, bob].map(reconnected));
+      await start({ port, persistTo, vars: { RECOVERY_WINDOW_MS: "30000" } });
+      await back;
+      expect([alice.socket.id, bob.socket.id]).toEqual(ids);
+      expect([alice.socket.recovered, bob.socket.recovered]).toEqual([true, true]);
+      // The room is theirs, with its owner, and their session tokens still work.
+      await expectRelay(room, alice, bob, 1);
+      await expectRelay(room, bob, alice, 2);
+      const taken = await alice.socket.emitWithAck("room-create-request", { auth: alice.session, room });
+      expect(taken).toMatchObject({ ok: false, error: { code: "ERR_ROOM_TAKEN" } });
+    } finally {
+      await rm(persistTo, { recursive: true, force: true });
+    }
+  });
+
+  it("lets a dropped session go as soon as it misses more than it may keep: the room learns it left, the client starts afresh", {
+    timeout: 60_000,
+  }, async () => {
+    const server = await start({ vars: { RECOVERY_MAX_EVENTS: "5", RECOVERY_WINDOW_MS: "30000" } });
+    const appToken = await fetchAppToken(server.url, APP);
+    const room = "overflow";
+    const owner = await peer(server, appToken, "owner", { recovery: false });
+    const away = await peer(server, appToken, "away", { room });
+    await setUpRoom(room, owner, away);
+    const id = away.id;
+    away.socket.io.reconnection(false);
+    const gone = new Promise((resolve) => away.socket.once("disconnect", resolve));
+    dropTcp(away);
+    await gone;
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the server notices the drop
+    const outcomes: string[] = [];
+    for (let n = 0; n < 8; n++) {
+      const ack = await owner.socket.emitWithAck("relay-ice-candidate", {
+        auth: owner.session,
+        room,
+        to: id,
+        ice_candidate: candidate(n),
+      });
+      outcomes.push(ack.ok ? "ok" : ack.error.code);
+    }
+    // Long before the 30 s window: the owner hears at once that the peer left.
+    expect(await owner.next("room-user-leave")).toMatchObject({ peer_id: id });
+    expect(outcomes.at(-1)).toBe("ERR_PEER_NOT_IN_ROOM");
+    const back = reconnected(away);
+    away.socket.connect();
+    await back;
+    expect(away.socket.recovered).toBe(false);
+    expect(away.socket.id).not.toBe(id);
+  });
+
+  it("changes nothing on the wire for clients that do not opt in", async () => {
+    const server = await start();
+    const appToken = await fetchAppToken(server.url, APP);
+    const plain = await peer(server, appToken, "plain", { recovery: false });
+    const args: unknown[][] = [];
+    plain.socket.onAny((...received: unknown[]) => args.push(received));
+    await plain.socket.emitWithAck("room-create-request", { auth: plain.session, room: "plain" });
+    await plain.next("room-create-accept");
+    expect(args).toEqual([["room-create-accept", { room: "plain" }]]);
+    expect((plain.socket as unknown as { _pid?: string })._pid).toBeUndefined();
+  });
+});

@@ -121,10 +121,14 @@ export function createLinks({ videos, say, iceServers, localStream, relay, onBac
     return newLink(id, peerinfo);
   }
 
-  /** Only a link to a peer of the room signals, and only through the server's word for it. */
+  /**
+   * Only a link to a peer of the room signals, and only through the server's word for it. While
+   * our socket is down `relay` holds the message, and sends it only if the link still wants it then.
+   */
   function signal(link, event, fields) {
     if (current.get(link.id) !== link) return;
-    relay(event, { to: link.id, peer_id: link.id, ...fields }).then((outcome) => {
+    const wanted = () => current.get(link.id) === link && !link.closed;
+    relay(event, { to: link.id, peer_id: link.id, ...fields }, wanted).then((outcome) => {
       // The peer may have just left; the server's room-user-leave says so.
       if (!outcome.ok && !["ERR_PEER_NOT_IN_ROOM", "ERR_DISCONNECTED"].includes(outcome.error.code)) {
         report(link, outcome.error.code, `Could not reach ${link.name}: ${outcome.error.message}`);

@@ -43,6 +43,8 @@ const LATER_REFUSALS = ["ERR_JOIN_REJECTED", "ERR_ROOM_CLOSED", "ERR_JOIN_TIMEOU
 const ANSWER_TIMEOUT_MS = 15_000;
 /** How long a connection attempt may take before socket.io tries again. */
 const CONNECT_TIMEOUT_MS = 8_000;
+/** Relays held while the socket is down (ICE candidates, mostly); more than this are dropped. */
+const MAX_HELD_RELAYS = 200;
 
 const state = {
   socket: null,
@@ -63,6 +65,8 @@ const state = {
   epoch: 0, // counts calls ended, so that an answer for a call the user left is recognised
   /** Socket id -> client id, announced over a data channel by a peer who is coming back. */
   returning: new Map(),
+  /** Relays our links asked for while the socket was down: sent if the server recovers our session. */
+  held: [],
 };
 
 const links = createLinks({
@@ -70,7 +74,7 @@ const links = createLinks({
   say,
   iceServers: () => state.iceServers,
   localStream: () => state.localStream,
-  relay: (event, fields) => (state.online ? roomRequest(event, fields) : Promise.resolve(offline())),
+  relay: (event, fields, wanted) => (state.online ? roomRequest(event, fields) : hold(event, fields, wanted)),
   onBack: (link, peerId) => {
     state.returning.set(peerId, link.client);
     const card = requestCard(peerId);
@@ -254,14 +258,19 @@ function connect() {
 async function onConnect() {
   const socket = state.socket;
   if (socket.recovered) {
-    // Connection state recovery: the server kept our id, session and rooms, and sent what we
-    // missed. Nothing to repair.
+    // Connection state recovery: the server kept our id, session token, rooms and join requests,
+    // and has just sent the events we missed. No auth-request, no asking again: send what our
+    // links wanted to send meanwhile, and carry on.
     state.online = true;
     setStatus("Connected", "connected");
     render();
+    if (state.room) say("Reconnected to the server; the call goes on as it was");
+    flushHeld();
     return;
   }
   setStatus("Connected", "connected");
+  // What our links held for the old socket id is of no use under a new one.
+  dropHeld();
   const back = Boolean(state.room);
   if (back) {
     // A new socket id: the server let our old one go, with its rooms and join requests.
@@ -326,6 +335,26 @@ async function roomRequest(event, fields) {
 
 function offline() {
   return { ok: false, error: { code: "ERR_DISCONNECTED", message: "Not connected to the server" } };
+}
+
+/**
+ * A relay asked for while the socket is down: held until the next connect, which sends it if the
+ * server recovered our session (same id, same room; `wanted()` says whether the link still wants
+ * it), or drops it if not (the links are set up again under the new id).
+ */
+function hold(event, fields, wanted = () => true) {
+  if (state.held.length >= MAX_HELD_RELAYS) return Promise.resolve(offline());
+  return new Promise((resolve) => state.held.push({ event, fields, wanted, resolve }));
+}
+
+function flushHeld() {
+  for (const { event, fields, wanted, resolve } of state.held.splice(0)) {
+    resolve(wanted() ? roomRequest(event, fields) : offline());
+  }
+}
+
+function dropHeld() {
+  for (const { resolve } of state.held.splice(0)) resolve(offline());
 }
 
 // ---- rooms -----------------------------------------------------------------
@@ -411,6 +440,7 @@ async function admit(peerId, name) {
 /** Out of the room, here: media, requests, and what a reload would come back to. */
 function endCall() {
   links.closeAll();
+  dropHeld();
   for (const item of [...ui.requests.children]) item.remove();
   state.returning.clear();
   Object.assign(state, { room: null, was: null, rejoining: false, comebacks: 0, epoch: state.epoch + 1 });
@@ -527,8 +557,17 @@ ui.copyLink.onclick = async () => {
 ui.leave.onclick = leave;
 ui.mute.onclick = () => toggle(ui.mute, "audio", "Mute", "Unmute");
 ui.camera.onclick = () => toggle(ui.camera, "video", "Camera off", "Camera on");
-// A reload or a closed tab: tell the peers now, rather than leave them with a frozen picture.
-addEventListener("pagehide", () => links.broadcast({ type: "bye" }));
+// A reload or a closed tab: tell the peers now, rather than leave them with a frozen picture, and
+// say goodbye to the server (a DISCONNECT), which then lets our session go at once: a socket that
+// merely closed would be kept for the recovery window, and the room would still count us in.
+addEventListener("pagehide", () => {
+  links.broadcast({ type: "bye" });
+  state.socket?.disconnect();
+});
+// Back from the back-forward cache with that socket closed: start again, as a reload does.
+addEventListener("pageshow", (event) => {
+  if (event.persisted && state.socket) location.reload();
+});
 
 function toggle(button, kind, offLabel, onLabel) {
   const pressed = button.getAttribute("aria-pressed") !== "true";
@@ -562,6 +601,8 @@ function randomId() {
 // For tests and the curious: what the call looks like from here.
 window.demo = {
   socketId: () => state.socket?.id,
+  /** Whether the last connect resumed our session (connection state recovery): same id, same rooms. */
+  recovered: () => Boolean(state.socket?.recovered),
   room: () => state.room,
   /** Every media link, those kept from before a drop included. */
   links: () =>

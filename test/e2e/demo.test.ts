@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   collectProblems,
   launchChromium,
-  type SignalingSwitch,
-  signalingSwitch,
+  type NetworkSwitch,
+  networkSwitch,
+  sentFrames,
   withoutCamera,
 } from "../support/chromium";
 import { type DevServer, startDevServer } from "../support/wrangler-dev";
@@ -17,11 +18,14 @@ import { type DevServer, startDevServer } from "../support/wrangler-dev";
 const SCREENSHOT = resolve(process.env.DEMO_SCREENSHOT ?? join(tmpdir(), "edge-signaling-demo.png"));
 
 const DESKTOP = { width: 1100, height: 760 };
+/** The recovery window of the server that the window-expiry test uses (the default is 30 s). */
+const SHORT_WINDOW_MS = 3_000;
 const PHONE = { width: 390, height: 844 };
 
 /** The page's test hooks (window.demo in public/scripts/demo.js). */
 interface DemoHooks {
   socketId(): string | undefined;
+  recovered(): boolean;
   links(): { id: string; current: boolean; away: boolean }[];
   framesDecoded(): Promise<Record<string, number>>;
 }
@@ -30,20 +34,32 @@ interface Demo {
   page: Page;
   /** Uncaught errors, console errors and failed requests (a 404 included), as they happen. */
   problems: string[];
-  /** Only for pages opened with `cuttable`. */
-  signaling: SignalingSwitch | null;
+  /** The origin the page was opened at: the server's, or for a `cuttable` page its switch's. */
+  origin: string;
+  /** Only for pages opened with `cuttable`: the page reaches the server through it. */
+  network: NetworkSwitch | null;
+  /** The text frames the page sent on its WebSockets, oldest first. */
+  sent: string[];
 }
 
 describe("the /demo page in headless Chromium", () => {
   let server: DevServer;
+  /** The same server with a short recovery window, for a drop that outlasts it. */
+  let shortWindow: DevServer;
   let browser: Browser;
+  /** The network switches of the pages opened `cuttable`. */
+  const switches: NetworkSwitch[] = [];
 
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startDevServer(), launchChromium()]);
+    [server, shortWindow, browser] = await Promise.all([
+      startDevServer(),
+      startDevServer({ vars: { RECOVERY_WINDOW_MS: String(SHORT_WINDOW_MS) } }),
+      launchChromium(),
+    ]);
   });
   afterAll(async () => {
     await browser?.close();
-    await server?.stop();
+    await Promise.all([server?.stop(), shortWindow?.stop(), ...switches.map((network) => network.close())]);
   });
 
   const opened = new Map<string, Page>();
@@ -63,19 +79,29 @@ describe("the /demo page in headless Chromium", () => {
 
   async function openDemo(
     name: string,
-    options: { path?: string; viewport?: typeof DESKTOP; noCamera?: boolean; cuttable?: boolean } = {},
+    options: {
+      path?: string;
+      viewport?: typeof DESKTOP;
+      noCamera?: boolean;
+      cuttable?: boolean;
+      server?: DevServer;
+    } = {},
   ): Promise<Demo> {
     const context = await browser.newContext({ viewport: options.viewport ?? DESKTOP });
     if (options.noCamera) await withoutCamera(context);
     const page = await context.newPage();
     const problems = collectProblems(page);
-    const signaling = options.cuttable ? await signalingSwitch(page) : null;
+    const sent = sentFrames(page);
+    const target = (options.server ?? server).url;
+    const network = options.cuttable ? await networkSwitch(target) : null;
+    if (network) switches.push(network);
+    const origin = network?.url ?? target;
     opened.set(name, page);
-    await page.goto(`${server.url}${options.path ?? "/demo"}`);
+    await page.goto(`${origin}${options.path ?? "/demo"}`);
     await page.fill("#name", name);
     // The lobby's buttons are enabled once the page holds an app token.
     await page.locator("#join:enabled").waitFor({ timeout: 20_000 });
-    return { page, problems, signaling };
+    return { page, problems, origin, network, sent };
   }
 
   const framesFrom = (page: Page, peerId: string) =>
@@ -84,6 +110,8 @@ describe("the /demo page in headless Chromium", () => {
       peerId,
     );
   const socketId = (page: Page) => page.evaluate(() => (window as unknown as { demo: DemoHooks }).demo.socketId());
+  /** socket.io's `socket.recovered` on the page: its last connect resumed its session. */
+  const recovered = (page: Page) => page.evaluate(() => (window as unknown as { demo: DemoHooks }).demo.recovered());
   /** The page's media links: id, whether the server still counts that peer in, whether it is "reconnecting…". */
   const links = (page: Page) =>
     page.evaluate(() =>
@@ -92,6 +120,10 @@ describe("the /demo page in headless Chromium", () => {
   /** Notices with this text, on screen or moved to "Earlier messages". */
   const said = (page: Page, text: string) => page.locator("#messages li, #history li", { hasText: text }).count();
   const remoteTiles = (page: Page) => page.locator("#videos .tile[data-peer]:visible");
+  const requests = (page: Page) => page.locator("#requests li");
+  /** Socket.IO events (not their arguments) among frames a page sent. */
+  const eventNames = (frames: string[]) =>
+    frames.filter((frame) => frame.startsWith("42")).map((frame) => /^42(?:\d+)?\["([^"]+)"/.exec(frame)?.[1]);
   const badge = (page: Page, peerId: string, key: string) =>
     page.locator(`#videos .tile[data-peer="${peerId}"] .badge[data-badge="${key}"]`);
 
@@ -109,7 +141,7 @@ describe("the /demo page in headless Chromium", () => {
     return (await socketId(page)) as string;
   }
 
-  it("shares a room by link, turns a peer away, keeps the call through a lost server and a reload, and shows a peer leaving", {
+  it("shares a room by link, turns a peer away, keeps the call through a lost server (recovered) and a reload, and shows a peer leaving", {
     timeout: 240_000,
   }, async ({ onTestFailed }) => {
     onTestFailed(async () => console.error(await pageMessages()));
@@ -180,12 +212,12 @@ describe("the /demo page in headless Chromium", () => {
     expect(await said(cid.page, "Room not found")).toBe(1);
     expect(await said(cid.page, "Room owner rejected your request")).toBe(1);
 
-    // Bob loses the server: his page says so, Ann's marks him "reconnecting…", and the video
+    // Bob loses the server: his connection drops, without a goodbye. His page says so; the server keeps
+    // his session for its recovery window, so Ann's page hears of nothing and marks nothing; the video
     // between them, which does not go through the server, keeps playing both ways.
-    await bob.signaling?.cut();
+    bob.network?.cut();
     await expect.poll(() => bob.page.getAttribute("#status", "data-state"), { timeout: 10_000 }).toBe("lost");
     expect(await bob.page.textContent("#role")).toBe("(reconnecting…)");
-    await badge(ann.page, bobId, "away").waitFor({ timeout: 10_000 });
     const [annSaw, bobSaw] = [await framesFrom(ann.page, bobId), await framesFrom(bob.page, annId)];
     await expect
       .poll(() => framesFrom(ann.page, bobId), { timeout: 10_000, interval: 250 })
@@ -195,24 +227,38 @@ describe("the /demo page in headless Chromium", () => {
       .toBeGreaterThan(bobSaw + 30);
     expect(await bob.page.getAttribute("#status", "data-state")).toBe("lost");
     expect(await socketId(bob.page)).toBeUndefined();
+    expect(await links(ann.page)).toEqual([{ id: bobId, current: true, away: false }]);
+    expect(await badge(ann.page, bobId, "away").count()).toBe(0);
 
-    // The server is back: Bob reconnects with a new id and Ann's page lets him back in without a
-    // click (his page told hers over their media link); new media connections replace the old ones.
-    bob.signaling?.restore();
-    const bobAgain = await newSocketId(bob.page, undefined);
-    expect(bobAgain).not.toBe(bobId);
+    // The server is back within the window: Bob's session is recovered, with the same socket id and
+    // room. His page sends no auth-request and asks for nothing, Ann gets no join request, and the
+    // same media connection (its frame count never went back to zero) goes on, one per side.
+    const sentBefore = bob.sent.length;
+    expect(eventNames(bob.sent)).toContain("auth-request"); // what the page sent is seen
+    bob.network?.restore();
+    expect(await newSocketId(bob.page, undefined)).toBe(bobId);
+    expect(await recovered(bob.page)).toBe(true);
+    await expect.poll(() => bob.page.getAttribute("#status", "data-state"), { timeout: 10_000 }).toBe("connected");
+    expect(await bob.page.textContent("#role")).toBe("");
+    await Promise.all([expectVideoFlowing(ann.page, bobId), expectVideoFlowing(bob.page, annId)]);
+    expect(await framesFrom(ann.page, bobId)).toBeGreaterThan(annSaw + 30);
+    expect(await framesFrom(bob.page, annId)).toBeGreaterThan(bobSaw + 30);
     for (const [page, peer] of [
-      [ann.page, bobAgain],
+      [ann.page, bobId],
       [bob.page, annId],
     ] as const) {
-      await expect.poll(() => links(page), { timeout: 30_000 }).toEqual([{ id: peer, current: true, away: false }]);
-      await expect.poll(() => remoteTiles(page).count(), { timeout: 10_000 }).toBe(1);
+      expect(await links(page)).toEqual([{ id: peer, current: true, away: false }]);
+      expect(await remoteTiles(page).count()).toBe(1);
       expect(await remoteTiles(page).getAttribute("data-peer")).toBe(peer);
     }
-    await Promise.all([expectVideoFlowing(ann.page, bobAgain), expectVideoFlowing(bob.page, annId)]);
-    expect(await bob.page.textContent("#role")).toBe("");
-    expect(await said(ann.page, "Bob is back")).toBe(1);
-    expect(await said(ann.page, "Bob lost the server connection")).toBe(1);
+    const sentSince = eventNames(bob.sent.slice(sentBefore));
+    for (const asked of ["auth-request", "room-join-request", "room-create-request"]) {
+      expect(sentSince).not.toContain(asked);
+    }
+    expect(await requests(ann.page).count()).toBe(0);
+    expect(await said(ann.page, "Bob is back")).toBe(0);
+    expect(await said(ann.page, "Bob lost the server connection")).toBe(0);
+    expect(await said(bob.page, "Reconnected to the server")).toBe(1);
 
     // Bob reloads: his name is remembered and his page asks to come back; Ann accepts.
     await bob.page.reload();
@@ -221,15 +267,16 @@ describe("the /demo page in headless Chromium", () => {
     expect(await bob.page.inputValue("#name")).toBe("Bob");
     await expect.poll(() => bob.page.textContent("#role"), { timeout: 10_000 }).toBe("(waiting for the owner)");
     await back.locator("button.accept").click();
-    const bobReloaded = await newSocketId(bob.page, bobAgain);
+    const bobReloaded = await newSocketId(bob.page, bobId);
+    expect(await recovered(bob.page)).toBe(false);
     await Promise.all([expectVideoFlowing(ann.page, bobReloaded), expectVideoFlowing(bob.page, annId)]);
 
     // Bob leaves; Ann sees him go (the second time: the reload was the first), and his address forgets the room.
     await bob.page.click("#leave");
     await expect.poll(() => said(ann.page, "Bob left"), { timeout: 20_000 }).toBe(2);
     await expect.poll(() => remoteTiles(ann.page).count(), { timeout: 20_000 }).toBe(0);
-    expect(bob.page.url()).toBe(`${server.url}/demo`);
-    expect(await said(ann.page, "Bob lost the server connection")).toBe(1);
+    expect(bob.page.url()).toBe(`${bob.origin}/demo`);
+    expect(await said(ann.page, "Bob lost the server connection")).toBe(0);
 
     // Ann, alone, reloads: her page takes the room again, without a click.
     await ann.page.reload();
@@ -237,6 +284,58 @@ describe("the /demo page in headless Chromium", () => {
     expect(await ann.page.textContent("#room-name")).toBe(room);
 
     for (const demo of [ann, bob, cid]) expect(demo.problems).toEqual([]);
+  });
+
+  it("lets a peer whose server connection stays down past the recovery window back in under a new id, without asking the owner again", {
+    timeout: 90_000,
+  }, async ({ onTestFailed }) => {
+    onTestFailed(async () => console.error(await pageMessages()));
+    const room = `window-${Date.now()}`;
+    const fay = await openDemo("Fay", { server: shortWindow });
+    await fay.page.fill("#room", room);
+    await fay.page.click("#create");
+    await expect.poll(() => fay.page.textContent("#role"), { timeout: 20_000 }).toBe("(you own it)");
+    const gus = await openDemo("Gus", { server: shortWindow, path: `/demo?room=${room}`, cuttable: true });
+    await gus.page.click("#join");
+    const request = fay.page.locator("#requests li", { hasText: "Gus asks to join" });
+    await request.waitFor({ timeout: 30_000 });
+    await request.locator("button.accept").click();
+    const [fayId, gusId] = [(await socketId(fay.page)) as string, (await socketId(gus.page)) as string];
+    await Promise.all([expectVideoFlowing(fay.page, gusId), expectVideoFlowing(gus.page, fayId)]);
+
+    // Gus stays away past the window: then the server lets his session go and Fay's page hears that
+    // he left, while his video still plays; it marks him "reconnecting…".
+    gus.network?.cut();
+    await badge(fay.page, gusId, "away").waitFor({ timeout: SHORT_WINDOW_MS + 10_000 });
+    await expectVideoFlowing(fay.page, gusId);
+    expect(await gus.page.textContent("#role")).toBe("(reconnecting…)");
+
+    // Back, Gus is a new peer (not recovered, a new id): his page authenticates and asks for the room
+    // again, and Fay's page lets him in without a click (his page told hers over their media link);
+    // new media connections replace the old ones.
+    const sentBefore = gus.sent.length;
+    gus.network?.restore();
+    const gusAgain = await newSocketId(gus.page, undefined);
+    expect(gusAgain).not.toBe(gusId);
+    expect(await recovered(gus.page)).toBe(false);
+    for (const [page, peer] of [
+      [fay.page, gusAgain],
+      [gus.page, fayId],
+    ] as const) {
+      await expect.poll(() => links(page), { timeout: 30_000 }).toEqual([{ id: peer, current: true, away: false }]);
+      await expect.poll(() => remoteTiles(page).count(), { timeout: 10_000 }).toBe(1);
+      expect(await remoteTiles(page).getAttribute("data-peer")).toBe(peer);
+    }
+    await Promise.all([expectVideoFlowing(fay.page, gusAgain), expectVideoFlowing(gus.page, fayId)]);
+    expect(await gus.page.textContent("#role")).toBe("");
+    expect(await requests(fay.page).count()).toBe(0);
+    const sentSince = eventNames(gus.sent.slice(sentBefore));
+    expect(sentSince).toContain("auth-request");
+    expect(sentSince).toContain("room-join-request");
+    expect(await said(fay.page, "Gus is back")).toBe(1);
+    expect(await said(fay.page, "Gus lost the server connection")).toBe(1);
+
+    for (const demo of [fay, gus]) expect(demo.problems).toEqual([]);
   });
 
   it("shows a join request on a phone however far the owner has scrolled; a peer without a camera cannot press Mute or Camera off, and the owner sees it", {

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
-import { type Browser, type BrowserContext, chromium, type Page, type WebSocketRoute } from "playwright-core";
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 
 /** Debian's Chromium, which .ci/run installs; tests never download a browser. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -64,40 +65,90 @@ export async function withoutCamera(context: BrowserContext): Promise<void> {
   });
 }
 
-/** A switch on a page's Socket.IO WebSockets, to fail them as a network would. */
-export interface SignalingSwitch {
-  /** Closes the page's open sockets (the server sees them close) and fails every new one. */
-  cut(): Promise<void>;
-  /** Lets new sockets through again; the page's own reconnection finds its way back. */
+/** A way to the server that a test can cut, as a network would. */
+export interface NetworkSwitch {
+  /** The switch's origin (`http://127.0.0.1:<port>`): open the page here, and all its traffic goes through it. */
+  url: string;
+  /**
+   * Cuts every open connection at the TCP level (no WebSocket close frame, no Socket.IO goodbye:
+   * both the page and the server see a dropped connection) and holds new ones until `restore`.
+   */
+  cut(): void;
+  /** Lets held and new connections through; the page's own reconnection finds its way back. */
   restore(): void;
+  close(): Promise<void>;
 }
 
 /**
- * Routes a page's Socket.IO WebSockets through the test (messages pass unchanged) so that they can
- * be cut while the page's WebRTC media, which does not go through the server, carries on. Call it
- * before the page loads: only sockets opened afterwards are routed.
+ * A TCP proxy to `target` (a server's origin) that can be cut while a page's WebRTC media, which
+ * does not go through the server, carries on. Bytes pass unchanged and at once, so a page's last
+ * message before it unloads (its Socket.IO goodbye) arrives as it would without the proxy.
+ * Connections opened while it is cut wait, unanswered, for `restore` (not refused: a refused
+ * WebSocket is a console error in Chromium); keep a cut under socket.io's connect timeout.
+ *
+ * @example
+ * const net = await networkSwitch(server.url);
+ * await page.goto(`${net.url}/demo`);
+ * net.cut(); // ... net.restore();
  */
-export async function signalingSwitch(page: Page): Promise<SignalingSwitch> {
+export async function networkSwitch(target: string): Promise<NetworkSwitch> {
+  const { hostname, port } = new URL(target);
   let down = false;
-  const open = new Set<{ page: WebSocketRoute; server: WebSocketRoute }>();
-  await page.routeWebSocket(/\/socket\.io\//, (ws) => {
-    if (down) {
-      void ws.close().catch(() => {});
-      return;
-    }
-    open.add({ page: ws, server: ws.connectToServer() });
+  const open = new Set<Socket>();
+  const held = new Set<Socket>();
+  const pass = (client: Socket) => {
+    const upstream = connect(Number(port), hostname);
+    open.add(client).add(upstream);
+    const end = () => {
+      for (const socket of [client, upstream]) {
+        open.delete(socket);
+        socket.destroy();
+      }
+    };
+    for (const socket of [client, upstream]) socket.on("error", end).on("close", end);
+    client.pipe(upstream).pipe(client);
+  };
+  const proxy = createServer((client) => {
+    client.on("error", () => client.destroy());
+    if (!down) return pass(client);
+    client.pause();
+    held.add(client);
+    client.on("close", () => held.delete(client));
   });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
   return {
-    async cut() {
+    url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    cut() {
       down = true;
-      const sockets = [...open];
+      for (const socket of open) socket.destroy();
       open.clear();
-      await Promise.all(
-        sockets.flatMap(({ page, server }) => [page.close().catch(() => {}), server.close().catch(() => {})]),
-      );
     },
     restore() {
       down = false;
+      for (const client of held) {
+        client.removeAllListeners("close");
+        pass(client);
+        client.resume();
+      }
+      held.clear();
+    },
+    async close() {
+      for (const socket of [...open, ...held]) socket.destroy();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
     },
   };
+}
+
+/**
+ * The text frames a page sends on its WebSockets from now on, oldest first, as the browser reports
+ * them (Engine.IO framing: `42[...]` is a Socket.IO event).
+ */
+export function sentFrames(page: Page): string[] {
+  const frames: string[] = [];
+  page.on("websocket", (ws) => {
+    ws.on("framesent", ({ payload }) => {
+      if (typeof payload === "string") frames.push(payload);
+    });
+  });
+  return frames;
 }

@@ -333,7 +333,8 @@ describe("the /demo page in headless Chromium", () => {
     expect(sentSince).toContain("auth-request");
     expect(sentSince).toContain("room-join-request");
     expect(await said(fay.page, "Gus is back")).toBe(1);
-    expect(await said(fay.page, "Gus lost the server connection")).toBe(1);
+    // The "lost" notice waits a moment after the leave, in case he is back at once: said once at most.
+    expect(await said(fay.page, "Gus lost the server connection")).toBeLessThanOrEqual(1);
 
     for (const demo of [fay, gus]) expect(demo.problems).toEqual([]);
   });

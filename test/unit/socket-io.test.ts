@@ -185,3 +185,26 @@ describe("client packets nested too deeply", () => {
     expect(result).toMatchObject({ ok: false, error: { code: "ERR_INVALID_REQUEST" }, event: "x" });
   });
 });
+
+describe("decoding EVENT packets on the relay's fast path", () => {
+  it.each([
+    ['2["relay-ice-candidate",{"a":1}]', { kind: "event", nsp: "/", name: "relay-ice-candidate", args: [{ a: 1 }] }],
+    ['212["x",1,"y"]', { kind: "event", nsp: "/", name: "x", args: [1, "y"], ackId: 12 }],
+    ["2[7]", { kind: "event", nsp: "/", name: "7", args: [] }],
+    ['2/admin,["x"]', { kind: "event", nsp: "/admin", name: "x", args: [] }],
+  ])("decodes %s as socket.io-parser would", (frame, packet) => {
+    expect(decodeClientPacket(frame)).toEqual({ ok: true, packet });
+  });
+
+  it.each([
+    ["2[]"],
+    ['2["connect"]'],
+    ['2["disconnect",{}]'],
+    ["2[null]"],
+    ['2[{"a":1}]'],
+    ['2["x",'],
+    ['29999999999999999999["x"]'],
+  ])("refuses %s as an invalid packet", (frame) => {
+    expect(decodeClientPacket(frame)).toMatchObject({ ok: false, error: { code: "ERR_INVALID_PACKET" } });
+  });
+});

@@ -12,7 +12,7 @@ import { type RoomAction, relayedEvent } from "../signaling/room-rules";
 import type { Peer, RoomRef } from "../signaling/room-store";
 import { routeEvent } from "../signaling/router";
 import { authDeadline, authOverdue, CLOSE_AUTH_TIMEOUT } from "../socket/auth-deadline";
-import { type ConnectionContext, handleFrame } from "../socket/connection";
+import { type ConnectionContext, type FrameResult, handleFrame } from "../socket/connection";
 import { type ConnectionState, newConnection } from "../socket/connection-state";
 import { CLOSE_PING_TIMEOUT, heartbeatDue, missedPong } from "../socket/heartbeat";
 import { randomId } from "../socket/ids";
@@ -46,6 +46,12 @@ const LOGGED_REFUSALS = 5;
 interface SessionRpc {
   claimSession(claim: Claim, newHome: string): Promise<HandedSession | null>;
   sessionEnded(pid: string): Promise<void>;
+}
+
+/** Relays for one object, waiting for the RPC that will carry them; `sending` while one is on its way. */
+interface RelayQueue {
+  items: Array<{ ref: RoomRef; to: string; frame: string; resolve: (delivered: boolean) => void }>;
+  sending: boolean;
 }
 
 /** What an object keeps in memory per socket: its rate limit and its log quota. */
@@ -103,6 +109,9 @@ export class Room extends DurableObject<Env> {
   /** Tags by WebSocket, and open WebSockets by socket id, as the runtime gave them to this instance. */
   readonly #tags = new WeakMap<WebSocket, string>();
   readonly #sockets = new Map<string, WebSocket>();
+  readonly #stubs = new Map<string, DurableObjectStub<Room>>();
+  /** Relays waiting for the RPC to their receiver's object, per object. */
+  readonly #relayQueues = new Map<string, RelayQueue>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -189,8 +198,10 @@ export class Room extends DurableObject<Env> {
       }),
     );
     log("socket-open", { object: this.#name(), socket: state.socketId, placement: placement.placement.kind });
-    // The alarm closes the socket if it has not authenticated by then.
-    await this.#wakeBy(Math.min(now + config.pingInterval, now + config.authTimeout));
+    // The alarm closes the socket if it has not authenticated by then. Unconfirmed: the
+    // upgrade's answer need not wait for this write to be durable (waiting cost the upgrade
+    // 7-9 ms locally); a write that fails resets the object, as any storage failure does.
+    await this.#wakeBy(Math.min(now + config.pingInterval, now + config.authTimeout), true);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -288,6 +299,14 @@ export class Room extends DurableObject<Env> {
     return this.#relayHere(ref, to, frame);
   }
 
+  /** RPC: several such relays from one object, in order; says which were delivered. */
+  async relayBatch(items: Array<{ ref: RoomRef; to: string; frame: string }>): Promise<boolean[]> {
+    this.#countWake("rpc");
+    const delivered: boolean[] = [];
+    for (const { ref, to, frame } of items) delivered.push(await this.#relayHere(ref, to, frame));
+    return delivered;
+  }
+
   /** RPC: which of these sockets are held here, or kept for their clients to come back (for a room's audit of its members). */
   async present(ids: string[]): Promise<string[]> {
     this.#countWake("rpc");
@@ -321,9 +340,8 @@ export class Room extends DurableObject<Env> {
       } else {
         for (const frame of result.send) this.#send(ws, after ?? state, frame);
       }
-      if (result.refused && this.#guardOf(tag).logs.take(Date.now())) {
-        log("refusal", { object: this.#name(), socket: state.socketId, ...result.refused });
-      }
+      if (result.refused) this.#logRefusal(tag, state.socketId, result.refused);
+      if (result.later) this.ctx.waitUntil(this.#sendLater(ws, tag, result.later));
       if (result.close) await this.#drop(ws, tag, result.close.code, result.close.reason);
     } catch (error) {
       // Only a bug or a misconfiguration gets here; the peer's socket is
@@ -331,6 +349,20 @@ export class Room extends DurableObject<Env> {
       console.error(`[${this.#name()}] socket ${state.socketId}:`, error);
       await this.#drop(ws, tag, CLOSE_INTERNAL_ERROR, "internal error");
     }
+  }
+
+  /** The answer of a request that came after the socket went on (a relay's ack): sent when it comes. */
+  async #sendLater(ws: WebSocket, tag: string, later: Promise<FrameResult>): Promise<void> {
+    const result = await later;
+    const state = this.#connections.read(ws, tag);
+    if (!state || this.#closedHere.has(tag)) return;
+    for (const frame of result.send) this.#send(ws, state, frame);
+    if (result.refused) this.#logRefusal(tag, state.socketId, result.refused);
+  }
+
+  #logRefusal(tag: string, socketId: string, refused: { event?: string; code: string }): void {
+    if (this.#guardOf(tag).logs.take(Date.now()))
+      log("refusal", { object: this.#name(), socket: socketId, ...refused });
   }
 
   /** Sends a frame to a socket: an event to a recoverable session gets its offset and is logged. */
@@ -439,14 +471,19 @@ export class Room extends DurableObject<Env> {
         const relayed = await this.#relayDirect(ref, actor, action);
         if (relayed) return relayed;
       }
-      const reply = await this.#askRoom(ref, actor, action);
-      if (reply.roster) this.#rosters.set(ref, reply.roster);
-      else if (reply.membership === "left") this.#rosters.forget(ref);
-      return reply;
+      return this.#askRoom(ref, actor, action);
     },
   };
 
+  /** Runs a request in the room's object, learning the room's roster from its answer. */
   async #askRoom(ref: RoomRef, actor: Peer, action: RoomAction): Promise<AuthorityReply> {
+    const reply = await this.#askRoomOnce(ref, actor, action);
+    if (reply.roster) this.#rosters.set(ref, reply.roster);
+    else if (reply.membership === "left") this.#rosters.forget(ref);
+    return reply;
+  }
+
+  async #askRoomOnce(ref: RoomRef, actor: Peer, action: RoomAction): Promise<AuthorityReply> {
     const id = this.#roomIdOf(ref);
     if (id.equals(this.ctx.id)) return await this.#room.act(ref, actor, action, Date.now());
     try {
@@ -478,17 +515,48 @@ export class Room extends DurableObject<Env> {
     if (!sender?.rooms.includes(ref.room)) return null;
     const data = relayedEvent(ref.room, actor, action.what, action.body, action.payload);
     const frame = encodeEngineMessage(encodeEvent(action.what, data));
-    let delivered: boolean;
-    try {
-      delivered =
-        home === this.#self
-          ? await this.#relayHere(ref, action.to, frame)
-          : await this.#stubOf(home).relay(ref, action.to, frame);
-    } catch (error) {
-      console.error(`[${this.#name()}] relay to ${home} failed:`, error);
-      return null;
+    const relayed: AuthorityReply = { outcome: success({ room: ref.room, to: action.to }), reply: [] };
+    if (home === this.#self) return (await this.#relayHere(ref, action.to, frame)) ? relayed : null;
+    // To another object: answered when it says it delivered (or refused, and the room decides),
+    // while this socket goes on; relays queued meanwhile for that object travel in one RPC.
+    const later = this.#relayOut(home, ref, action.to, frame).then(async (delivered) =>
+      delivered ? relayed : this.#askRoom(ref, actor, action),
+    );
+    return { ...relayed, later };
+  }
+
+  /**
+   * Queues a relay for object `home`. One RPC at a time per object, carrying
+   * everything queued since the last one left: a single relay goes at once,
+   * a stream of them in batches. Order is kept, per object.
+   */
+  #relayOut(home: string, ref: RoomRef, to: string, frame: string): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      let queue = this.#relayQueues.get(home);
+      if (!queue) {
+        queue = { items: [], sending: false };
+        this.#relayQueues.set(home, queue);
+      }
+      queue.items.push({ ref, to, frame, resolve });
+      if (!queue.sending) void this.#flushRelays(home, queue);
+    });
+  }
+
+  async #flushRelays(home: string, queue: RelayQueue): Promise<void> {
+    queue.sending = true;
+    while (queue.items.length > 0) {
+      const items = queue.items.splice(0);
+      let delivered: boolean[];
+      try {
+        delivered = await this.#stubOf(home).relayBatch(items.map(({ ref, to, frame }) => ({ ref, to, frame })));
+      } catch (error) {
+        console.error(`[${this.#name()}] relay to ${home} failed:`, error);
+        delivered = [];
+      }
+      items.forEach((item, i) => item.resolve(delivered[i] === true));
     }
-    return delivered ? { outcome: success({ room: ref.room, to: action.to }), reply: [] } : null;
+    queue.sending = false;
+    if (this.#relayQueues.get(home) === queue) this.#relayQueues.delete(home);
   }
 
   /**
@@ -525,8 +593,15 @@ export class Room extends DurableObject<Env> {
     return id;
   }
 
-  #stubOf(id: string) {
-    return this.env.ROOMS.get(this.env.ROOMS.idFromString(id));
+  /** Another object, by id; its stub is kept (bounded), since every relay to it needs one and making one is not free. */
+  #stubOf(id: string): DurableObjectStub<Room> {
+    let stub = this.#stubs.get(id);
+    if (!stub) {
+      if (this.#stubs.size >= 1_000) this.#stubs.clear();
+      stub = this.env.ROOMS.get(this.env.ROOMS.idFromString(id));
+      this.#stubs.set(id, stub);
+    }
+    return stub;
   }
 
   /**
@@ -712,12 +787,12 @@ export class Room extends DurableObject<Env> {
   }
 
   /** Makes sure an alarm fires no later than `at`. */
-  async #wakeBy(at: number): Promise<void> {
+  async #wakeBy(at: number, unconfirmed = false): Promise<void> {
     // Read from storage once per instance; after that this object is the only one that sets it.
     if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
     if (this.#alarmAt !== null && this.#alarmAt <= at) return;
     this.#alarmAt = at;
-    await this.ctx.storage.setAlarm(at);
+    await this.ctx.storage.setAlarm(at, { allowUnconfirmed: unconfirmed });
   }
 
   /**

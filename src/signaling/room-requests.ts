@@ -23,6 +23,13 @@ export interface RoomReply {
   outcome: Outcome;
   reply: Array<[ServerEventName, unknown]>;
   membership?: MembershipChange;
+  /**
+   * The answer is not known yet (a relay on its way to the receiver's
+   * object): `outcome` and `reply` are to be ignored, and this gives the real
+   * ones. Meanwhile the connection may go on with its next frame, which is
+   * what lets relays to one object travel together.
+   */
+  later?: Promise<RoomReply>;
 }
 
 /** Reaches the object of a room: the one handling the request, or another over RPC. */
@@ -103,16 +110,24 @@ export async function roomRequest(
   const ref = { app: state.app as string, room: room ?? services.newRoomName() };
   const actor: Peer = { id: state.socketId, home: services.home, peerinfo: state.peerinfo };
   const answer = await services.rooms.request(ref, actor, action);
-  const result: EventResult = {
+  if (answer.later) {
+    // Only relays answer later, and a relay changes no membership.
+    return { emit: [], outcome: answer.outcome, later: answer.later.then((final) => eventResult(event, final)) };
+  }
+  const result = eventResult(event, answer);
+  const change = answer.membership;
+  if (change) result.update = (current) => applyMembership(current, ref.room, change);
+  return result;
+}
+
+function eventResult(event: RoomEventName, answer: RoomReply): EventResult {
+  return {
     emit: answer.reply.map(([name, data]) => [
       name,
       name === "signaling-error" ? { ...(data as object), event } : data,
     ]),
     outcome: answer.outcome,
   };
-  const change = answer.membership;
-  if (change) result.update = (current) => applyMembership(current, ref.room, change);
-  return result;
 }
 
 type Parsed = { ok: true; room: string | undefined; action: RoomAction } | { ok: false; message: string };

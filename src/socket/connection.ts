@@ -31,6 +31,8 @@ export interface EventResult {
   emit: Array<[ServerEventName, unknown]>;
   outcome: Outcome;
   update?: StateUpdate;
+  /** The events and outcome are not known yet: these are, when this settles (and `emit`/`outcome` are ignored). */
+  later?: Promise<EventResult>;
 }
 
 /** An event from a connected client, with untrusted arguments. */
@@ -77,6 +79,8 @@ export interface FrameResult {
   close?: { code: number; reason: string };
   /** A CONNECT that resumed a recovered session: `send` holds its answer and the events it missed, framed already. */
   resumed?: boolean;
+  /** More to send once an answer arrives (a relay's ack), after which the connection may already have gone on. */
+  later?: Promise<FrameResult>;
 }
 
 const NOTHING: FrameResult = { send: [] };
@@ -145,14 +149,33 @@ async function handlePacket(
         return errorFrame(refusal("ERR_NOT_CONNECTED"), packet.name, packet.ackId);
       }
       const result = await runEvent(state, packet, context);
-      const send = result.emit.map(([name, data]) => message(encodeEvent(name, data)));
-      if (packet.ackId !== undefined) send.push(message(encodeAck(packet.ackId, result.outcome)));
-      const frameResult: FrameResult = { send };
+      if (result.later) {
+        const name = packet.name;
+        const ackId = packet.ackId;
+        const later = result.later.then(
+          (final) => eventFrames(name, ackId, final),
+          (error: unknown) => {
+            console.error(`[socket ${state.socketId}] event ${name} failed:`, error);
+            const error_ = { ...refusal("ERR_INTERNAL"), event: name };
+            return eventFrames(name, ackId, { emit: [["signaling-error", error_]], outcome: failure(error_) });
+          },
+        );
+        return { send: [], later };
+      }
+      const frameResult = eventFrames(packet.name, packet.ackId, result);
       if (result.update) frameResult.update = result.update;
-      if (!result.outcome.ok) frameResult.refused = { event: packet.name, code: result.outcome.error.code };
       return frameResult;
     }
   }
+}
+
+/** The frames that answer an event: the events it caused for this connection, then its ack if it asked for one. */
+function eventFrames(name: string, ackId: number | undefined, result: EventResult): FrameResult {
+  const send = result.emit.map(([event, data]) => message(encodeEvent(event, data)));
+  if (ackId !== undefined) send.push(message(encodeAck(ackId, result.outcome)));
+  const frames: FrameResult = { send };
+  if (!result.outcome.ok) frames.refused = { event: name, code: result.outcome.error.code };
+  return frames;
 }
 
 async function runEvent(

@@ -11,6 +11,7 @@ import {
 } from "../signaling/room-rules";
 import { type Peer, type RoomRef, RoomStore } from "../signaling/room-store";
 import { byHome, type OutgoingFrame } from "./delivery";
+import { KeyedQueue } from "./keyed-queue";
 import { log } from "./log";
 import type { Roster } from "./rosters";
 
@@ -61,7 +62,8 @@ export const AUDIT_INTERVAL_MS = 10_000;
  * here directly and to other objects through one ordered outbox each.
  */
 export class RoomAuthority {
-  readonly #outboxes = new Map<string, Promise<unknown>>();
+  /** One ordered outbox per object the room delivers to. */
+  readonly #outboxes = new KeyedQueue();
   /** When this instance last audited (ms); a fresh instance (after a restart, when ghosts are likely) audits at once. */
   #auditedAt = Number.NEGATIVE_INFINITY;
 
@@ -203,7 +205,7 @@ export class RoomAuthority {
     return Promise.all(sent).then(() => undefined);
   }
 
-  /** Frames (and the roster) for one object, in its outbox's order; at once when they are for this object and nothing waits. */
+  /** Frames (and the roster) for one object, in its outbox's order, after `after` if given. */
   #dispatchTo(
     ref: RoomRef,
     home: string,
@@ -211,23 +213,20 @@ export class RoomAuthority {
     roster?: Roster,
     after?: Promise<void>,
   ): Promise<void> {
-    const queued = this.#outboxes.get(home);
-    const send = () =>
-      home === this.host.self
-        ? this.host.deliverHere(ref, frames, roster)
-        : this.#stub(home).deliver(ref, frames, roster);
-    // For this object, with nothing ahead of them, the frames go out now: deliverHere
-    // sends synchronously up to its first wait; what follows queues behind it.
-    const now = home === this.host.self && !queued && !after;
-    const done = (now ? send() : (queued ?? Promise.resolve()).then(() => after).then(send)).then(
-      (missing) => this.peersGone(ref, missing),
-      (error) => console.error(`[${this.host.name()}] delivery to ${home} failed:`, error),
-    );
-    this.#outboxes.set(home, done);
+    // An idle outbox starts at once: frames for this object's own sockets go out
+    // within the request that caused them (deliverHere sends up to its first wait).
+    const done = this.#outboxes
+      .run(home, async () => {
+        if (after) await after;
+        return home === this.host.self
+          ? this.host.deliverHere(ref, frames, roster)
+          : this.#stub(home).deliver(ref, frames, roster);
+      })
+      .then(
+        (missing) => this.peersGone(ref, missing),
+        (error) => console.error(`[${this.host.name()}] delivery to ${home} failed:`, error),
+      );
     this.host.waitUntil(done);
-    void done.finally(() => {
-      if (this.#outboxes.get(home) === done) this.#outboxes.delete(home);
-    });
     return done;
   }
 

@@ -4,11 +4,10 @@ import { VerifiedSessions } from "../auth/verified-sessions";
 import { readSocketConfig, readTokenSecret, type SocketConfig } from "../config";
 import type { Env } from "../env";
 import { ENGINE_NOOP, ENGINE_PING, ENGINE_PONG, encodeEngineMessage, encodeOpenPacket } from "../protocol/engine-io";
-import { failure, refusal, success } from "../protocol/errors";
+import { failure, refusal } from "../protocol/errors";
 import { ackIdOf, encodeAck, encodeEvent } from "../protocol/socket-io";
 import { applyMembership } from "../signaling/membership";
-import type { RoomGateway } from "../signaling/room-requests";
-import { type RoomAction, relayedEvent } from "../signaling/room-rules";
+import type { RoomAction } from "../signaling/room-rules";
 import type { Peer, RoomRef } from "../signaling/room-store";
 import { routeEvent } from "../signaling/router";
 import { authDeadline, authOverdue, CLOSE_AUTH_TIMEOUT } from "../socket/auth-deadline";
@@ -17,15 +16,17 @@ import { type ConnectionState, newConnection } from "../socket/connection-state"
 import { CLOSE_PING_TIMEOUT, heartbeatDue, missedPong } from "../socket/heartbeat";
 import { randomId } from "../socket/ids";
 import { LogQuota } from "../socket/log-quota";
-import { placementFromQuery, roomObjectName } from "../socket/placement";
+import { placementFromQuery } from "../socket/placement";
 import { REFUSAL_WINDOW_MS, TokenBucket } from "../socket/rate-limit";
 import { wantsRecovery } from "../socket/recovery";
 import { CachedKvStore } from "./cached-kv-store";
 import { Connections } from "./connections";
 import type { OutgoingFrame } from "./delivery";
+import { KeyedQueue } from "./keyed-queue";
 import { log } from "./log";
 import { type AuthorityReply, RoomAuthority } from "./room-authority";
-import { type Roster, Rosters } from "./rosters";
+import { type RoomObjectRpc, RoomsGateway } from "./rooms-gateway";
+import type { Roster } from "./rosters";
 import { type Claim, type HandedSession, SessionKeeper } from "./session-keeper";
 import { SessionStore } from "./session-store";
 import { SqlKvStore } from "./sql-kv-store";
@@ -46,12 +47,6 @@ const LOGGED_REFUSALS = 5;
 interface SessionRpc {
   claimSession(claim: Claim, newHome: string): Promise<HandedSession | null>;
   sessionEnded(pid: string): Promise<void>;
-}
-
-/** Relays for one object, waiting for the RPC that will carry them; `sending` while one is on its way. */
-interface RelayQueue {
-  items: Array<{ ref: RoomRef; to: string; frame: string; resolve: (delivered: boolean) => void }>;
-  sending: boolean;
 }
 
 /** What an object keeps in memory per socket: its rate limit and its log quota. */
@@ -75,7 +70,7 @@ interface SocketGuard {
 export class Room extends DurableObject<Env> {
   readonly #self = this.ctx.id.toString();
   /** Frames of one socket are handled in order, one at a time; sockets do not wait for each other. */
-  readonly #queues = new Map<string, Promise<unknown>>();
+  readonly #queues = new KeyedQueue();
   /** Rate limits and log quotas, in memory: a hibernated object had idle sockets, whose buckets would be full anyway. */
   readonly #guards = new Map<string, SocketGuard>();
   /** Connection state, in memory and in each socket's attachment. */
@@ -87,10 +82,8 @@ export class Room extends DurableObject<Env> {
   readonly #closedHere = new Set<string>();
   /** Session tokens already verified, per socket: the relay path checks an HMAC once, not per message. */
   readonly #sessions = new VerifiedSessions();
-  /** Room object ids by name: hashing a name is not free, and a relay needs it every time. */
-  readonly #roomIds = new Map<string, DurableObjectId>();
-  /** The members of the rooms this object's sockets are in, and where their sockets are: the one-hop relay's map. */
-  readonly #rosters = new Rosters();
+  /** How this object's sockets reach rooms, and relay to each other in one hop. */
+  readonly #gateway: RoomsGateway;
   /** The room's state: in memory, written through to SQLite, read from it once per instance. */
   #store: CachedKvStore | undefined;
   /** When the alarm is set for (null: none), once known: saves a storage read per socket opened and per request that needs upkeep. */
@@ -110,8 +103,6 @@ export class Room extends DurableObject<Env> {
   readonly #tags = new WeakMap<WebSocket, string>();
   readonly #sockets = new Map<string, WebSocket>();
   readonly #stubs = new Map<string, DurableObjectStub<Room>>();
-  /** Relays waiting for the RPC to their receiver's object, per object. */
-  readonly #relayQueues = new Map<string, RelayQueue>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -133,6 +124,20 @@ export class Room extends DurableObject<Env> {
       presentHere: (ids) => this.#presentHere(ids),
       waitUntil: (work) => this.ctx.waitUntil(work),
       wakeBy: (at) => this.#wakeBy(at),
+      name: () => this.#name(),
+    });
+    this.#gateway = new RoomsGateway({
+      self: this.#self,
+      isSelf: (id) => id.equals(this.ctx.id),
+      idFromName: (name) => this.env.ROOMS.idFromName(name),
+      stub: (id) => (typeof id === "string" ? this.#stubOf(id) : this.env.ROOMS.get(id)) as unknown as RoomObjectRpc,
+      actHere: (ref, actor, action) => this.#room.act(ref, actor, action, Date.now()),
+      memberHere: (socketId, ref) => {
+        const ws = this.#socketOf(socketId);
+        const state = ws ? this.#connections.read(ws, this.#tagOf(ws) ?? "") : null;
+        return state?.rooms.includes(ref.room) ?? false;
+      },
+      relayHere: (ref, to, frame) => this.#relayHere(ref, to, frame),
       name: () => this.#name(),
     });
     const config = this.#config();
@@ -457,108 +462,6 @@ export class Room extends DurableObject<Env> {
     };
   }
 
-  /** Rooms held here are reached directly: the zero-hop path. Others over RPC. */
-  /**
-   * How this object's sockets reach rooms. A relay between members goes
-   * straight to the receiver's object (or socket, when it is held here); any
-   * other request, and a relay the direct path cannot place, goes to the
-   * room's object: directly when that is this object (the zero-hop
-   * placement), over RPC otherwise.
-   */
-  readonly #gateway: RoomGateway = {
-    request: async (ref, actor, action) => {
-      if (action.kind === "relay") {
-        const relayed = await this.#relayDirect(ref, actor, action);
-        if (relayed) return relayed;
-      }
-      return this.#askRoom(ref, actor, action);
-    },
-  };
-
-  /** Runs a request in the room's object, learning the room's roster from its answer. */
-  async #askRoom(ref: RoomRef, actor: Peer, action: RoomAction): Promise<AuthorityReply> {
-    const reply = await this.#askRoomOnce(ref, actor, action);
-    if (reply.roster) this.#rosters.set(ref, reply.roster);
-    else if (reply.membership === "left") this.#rosters.forget(ref);
-    return reply;
-  }
-
-  async #askRoomOnce(ref: RoomRef, actor: Peer, action: RoomAction): Promise<AuthorityReply> {
-    const id = this.#roomIdOf(ref);
-    if (id.equals(this.ctx.id)) return await this.#room.act(ref, actor, action, Date.now());
-    try {
-      return await this.env.ROOMS.get(id).roomAction(ref, actor, action);
-    } catch (error) {
-      console.error(`[${this.#name()}] room unreachable:`, error);
-      const error_ = refusal("ERR_ROOM_UNAVAILABLE");
-      return { outcome: failure(error_), reply: [["signaling-error", { ...error_, room: ref.room }]] };
-    }
-  }
-
-  /**
-   * The one-hop relay: the sender's membership as this object knows it, the
-   * receiver's object from the roster, and that object checks the receiver's
-   * membership as it knows it. So a relay is delivered only if both ends were
-   * members when their objects handled it. Null when this path cannot decide
-   * (no roster, a refusal, an unreachable object): the room decides instead.
-   */
-  async #relayDirect(
-    ref: RoomRef,
-    actor: Peer,
-    action: Extract<RoomAction, { kind: "relay" }>,
-  ): Promise<AuthorityReply | null> {
-    if (action.to === actor.id) return null;
-    const home = this.#rosters.homeOf(ref, action.to);
-    if (home === undefined) return null;
-    const ws = this.#socketOf(actor.id);
-    const sender = ws ? this.#connections.read(ws, this.#tagOf(ws) ?? "") : null;
-    if (!sender?.rooms.includes(ref.room)) return null;
-    const data = relayedEvent(ref.room, actor, action.what, action.body, action.payload);
-    const frame = encodeEngineMessage(encodeEvent(action.what, data));
-    const relayed: AuthorityReply = { outcome: success({ room: ref.room, to: action.to }), reply: [] };
-    if (home === this.#self) return (await this.#relayHere(ref, action.to, frame)) ? relayed : null;
-    // To another object: answered when it says it delivered (or refused, and the room decides),
-    // while this socket goes on; relays queued meanwhile for that object travel in one RPC.
-    const later = this.#relayOut(home, ref, action.to, frame).then(async (delivered) =>
-      delivered ? relayed : this.#askRoom(ref, actor, action),
-    );
-    return { ...relayed, later };
-  }
-
-  /**
-   * Queues a relay for object `home`. One RPC at a time per object, carrying
-   * everything queued since the last one left: a single relay goes at once,
-   * a stream of them in batches. Order is kept, per object.
-   */
-  #relayOut(home: string, ref: RoomRef, to: string, frame: string): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
-      let queue = this.#relayQueues.get(home);
-      if (!queue) {
-        queue = { items: [], sending: false };
-        this.#relayQueues.set(home, queue);
-      }
-      queue.items.push({ ref, to, frame, resolve });
-      if (!queue.sending) void this.#flushRelays(home, queue);
-    });
-  }
-
-  async #flushRelays(home: string, queue: RelayQueue): Promise<void> {
-    queue.sending = true;
-    while (queue.items.length > 0) {
-      const items = queue.items.splice(0);
-      let delivered: boolean[];
-      try {
-        delivered = await this.#stubOf(home).relayBatch(items.map(({ ref, to, frame }) => ({ ref, to, frame })));
-      } catch (error) {
-        console.error(`[${this.#name()}] relay to ${home} failed:`, error);
-        delivered = [];
-      }
-      items.forEach((item, i) => item.resolve(delivered[i] === true));
-    }
-    queue.sending = false;
-    if (this.#relayQueues.get(home) === queue) this.#relayQueues.delete(home);
-  }
-
   /**
    * The receiving end of a one-hop relay: sent if `to`'s socket is here and
    * a member; kept if `to`'s session is waiting for its client and a member;
@@ -580,19 +483,6 @@ export class Room extends DurableObject<Env> {
     return movedTo ? this.#stubOf(movedTo).relay(ref, to, frame) : false;
   }
 
-  /** The id of a room's object: hashing a name is not free, and every request to a room needs it. */
-  #roomIdOf(ref: RoomRef): DurableObjectId {
-    const name = roomObjectName(ref.app, ref.room);
-    let id = this.#roomIds.get(name);
-    if (!id) {
-      id = this.env.ROOMS.idFromName(name);
-      // Bounded: a socket is in at most MAX_ROOMS_PER_SOCKET rooms, and stale names cost little.
-      if (this.#roomIds.size > 1_000) this.#roomIds.clear();
-      this.#roomIds.set(name, id);
-    }
-    return id;
-  }
-
   /** Another object, by id; its stub is kept (bounded), since every relay to it needs one and making one is not free. */
   #stubOf(id: string): DurableObjectStub<Room> {
     let stub = this.#stubs.get(id);
@@ -610,7 +500,7 @@ export class Room extends DurableObject<Env> {
    * session that moved is passed on. Returns the ids that are gone.
    */
   async #deliverHere(ref: RoomRef, frames: OutgoingFrame[], roster?: Roster): Promise<string[]> {
-    if (roster) this.#rosters.set(ref, roster);
+    if (roster) this.#gateway.learn(ref, roster);
     const room = ref.room;
     const missing: string[] = [];
     const elsewhere = new Map<string, OutgoingFrame[]>();
@@ -856,15 +746,8 @@ export class Room extends DurableObject<Env> {
     return this.#store;
   }
 
-  #serially<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const run = (this.#queues.get(key) ?? Promise.resolve()).then(task);
-    // The queue must survive a failed task; the caller still sees the failure.
-    const settled = run.catch(() => undefined);
-    this.#queues.set(key, settled);
-    void settled.then(() => {
-      if (this.#queues.get(key) === settled) this.#queues.delete(key);
-    });
-    return run;
+  #serially<T>(tag: string, task: () => Promise<T>): Promise<T> {
+    return this.#queues.run(tag, task);
   }
 
   /** Opt-in (`LOG_WAKES=true`): one line per wake, for measuring idle cost. */

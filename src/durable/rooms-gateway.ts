@@ -1,0 +1,170 @@
+import { encodeEngineMessage } from "../protocol/engine-io";
+import { failure, refusal, success } from "../protocol/errors";
+import { encodeEvent } from "../protocol/socket-io";
+import type { RoomGateway } from "../signaling/room-requests";
+import { type RoomAction, relayedEvent } from "../signaling/room-rules";
+import type { Peer, RoomRef } from "../signaling/room-store";
+import { roomObjectName } from "../socket/placement";
+import type { AuthorityReply } from "./room-authority";
+import { Rosters } from "./rosters";
+
+/** The RPC methods of another object that the gateway calls. */
+export interface RoomObjectRpc {
+  roomAction(ref: RoomRef, actor: Peer, action: RoomAction): Promise<AuthorityReply>;
+  relayBatch(items: RelayItem[]): Promise<boolean[]>;
+}
+
+/** One relay on its way to the object holding its receiver's socket: the frame is encoded already. */
+export interface RelayItem {
+  ref: RoomRef;
+  to: string;
+  frame: string;
+}
+
+/** What the gateway needs from the object it serves. */
+export interface GatewayHost {
+  /** This object's id. */
+  self: string;
+  /** Whether a room's object is this one (then its authority is reached without RPC). */
+  isSelf(id: DurableObjectId): boolean;
+  /** The id of a room's object, by name. */
+  idFromName(name: string): DurableObjectId;
+  /** Another object's RPC methods, by id (a room's `DurableObjectId`, or an id string from a roster). */
+  stub(id: DurableObjectId | string): RoomObjectRpc;
+  /** Runs a request in the room this object is the authority for. */
+  actHere(ref: RoomRef, actor: Peer, action: RoomAction): Promise<AuthorityReply>;
+  /** Whether the socket of `socketId`, held here, is a member of `ref` as this object knows it. */
+  memberHere(socketId: string, ref: RoomRef): boolean;
+  /** The receiving end of a relay, for a receiver held (or kept, or passed on) here. */
+  relayHere(ref: RoomRef, to: string, frame: string): Promise<boolean>;
+  name(): string;
+}
+
+/** Relays waiting for the RPC to their receiver's object; `sending` while one is on its way. */
+interface RelayQueue {
+  items: Array<RelayItem & { resolve: (delivered: boolean) => void }>;
+  sending: boolean;
+}
+
+/**
+ * How an object's sockets reach rooms. A relay between members goes straight
+ * to the receiver's object (or socket, when it is held here), using the
+ * room's roster; any other request, and a relay the direct path cannot
+ * place, goes to the room's object: directly when that is this object (the
+ * zero-hop placement), over RPC otherwise.
+ *
+ * The guarantee of the direct path: the sender's object checks the sender's
+ * membership, the receiver's object the receiver's, so a relay is delivered
+ * only if both ends were members when their objects handled it.
+ */
+export class RoomsGateway implements RoomGateway {
+  readonly #rosters = new Rosters();
+  /** Room object ids by name: hashing a name is not free, and every request to a room needs it. */
+  readonly #roomIds = new Map<string, DurableObjectId>();
+  readonly #relayQueues = new Map<string, RelayQueue>();
+
+  constructor(private readonly host: GatewayHost) {}
+
+  async request(ref: RoomRef, actor: Peer, action: RoomAction): Promise<AuthorityReply> {
+    if (action.kind === "relay") {
+      const relayed = await this.#relayDirect(ref, actor, action);
+      if (relayed) return relayed;
+    }
+    return this.#askRoom(ref, actor, action);
+  }
+
+  /** A room sent its roster with events for sockets held here. */
+  learn(ref: RoomRef, roster: Parameters<Rosters["set"]>[1]): void {
+    this.#rosters.set(ref, roster);
+  }
+
+  /** Runs a request in the room's object, learning the room's roster from its answer. */
+  async #askRoom(ref: RoomRef, actor: Peer, action: RoomAction): Promise<AuthorityReply> {
+    const reply = await this.#askRoomOnce(ref, actor, action);
+    if (reply.roster) this.#rosters.set(ref, reply.roster);
+    else if (reply.membership === "left") this.#rosters.forget(ref);
+    return reply;
+  }
+
+  async #askRoomOnce(ref: RoomRef, actor: Peer, action: RoomAction): Promise<AuthorityReply> {
+    const id = this.#roomIdOf(ref);
+    if (this.host.isSelf(id)) return await this.host.actHere(ref, actor, action);
+    try {
+      return await this.host.stub(id).roomAction(ref, actor, action);
+    } catch (error) {
+      console.error(`[${this.host.name()}] room unreachable:`, error);
+      const error_ = refusal("ERR_ROOM_UNAVAILABLE");
+      return { outcome: failure(error_), reply: [["signaling-error", { ...error_, room: ref.room }]] };
+    }
+  }
+
+  /**
+   * The one-hop relay. Null when this path cannot decide (no roster, the
+   * sender not a member as far as this object knows): the room decides.
+   */
+  async #relayDirect(
+    ref: RoomRef,
+    actor: Peer,
+    action: Extract<RoomAction, { kind: "relay" }>,
+  ): Promise<AuthorityReply | null> {
+    if (action.to === actor.id) return null;
+    const home = this.#rosters.homeOf(ref, action.to);
+    if (home === undefined || !this.host.memberHere(actor.id, ref)) return null;
+    const data = relayedEvent(ref.room, actor, action.what, action.body, action.payload);
+    const frame = encodeEngineMessage(encodeEvent(action.what, data));
+    const relayed: AuthorityReply = { outcome: success({ room: ref.room, to: action.to }), reply: [] };
+    if (home === this.host.self) return (await this.host.relayHere(ref, action.to, frame)) ? relayed : null;
+    // To another object: answered when it says it delivered (or refused, and the room decides),
+    // while this socket goes on; relays queued meanwhile for that object travel in one RPC.
+    const later = this.#relayOut(home, { ref, to: action.to, frame }).then(async (delivered) =>
+      delivered ? relayed : this.#askRoom(ref, actor, action),
+    );
+    return { ...relayed, later };
+  }
+
+  /**
+   * Queues a relay for object `home`. One RPC at a time per object, carrying
+   * everything queued since the last one left: a single relay goes at once,
+   * a stream of them in batches. Order is kept, per object.
+   */
+  #relayOut(home: string, item: RelayItem): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      let queue = this.#relayQueues.get(home);
+      if (!queue) {
+        queue = { items: [], sending: false };
+        this.#relayQueues.set(home, queue);
+      }
+      queue.items.push({ ...item, resolve });
+      if (!queue.sending) void this.#flushRelays(home, queue);
+    });
+  }
+
+  async #flushRelays(home: string, queue: RelayQueue): Promise<void> {
+    queue.sending = true;
+    while (queue.items.length > 0) {
+      const items = queue.items.splice(0);
+      let delivered: boolean[];
+      try {
+        delivered = await this.host.stub(home).relayBatch(items.map(({ ref, to, frame }) => ({ ref, to, frame })));
+      } catch (error) {
+        console.error(`[${this.host.name()}] relay to ${home} failed:`, error);
+        delivered = [];
+      }
+      for (const [i, item] of items.entries()) item.resolve(delivered[i] === true);
+    }
+    queue.sending = false;
+    if (this.#relayQueues.get(home) === queue) this.#relayQueues.delete(home);
+  }
+
+  #roomIdOf(ref: RoomRef): DurableObjectId {
+    const name = roomObjectName(ref.app, ref.room);
+    let id = this.#roomIds.get(name);
+    if (!id) {
+      id = this.host.idFromName(name);
+      // Bounded: a socket is in at most MAX_ROOMS_PER_SOCKET rooms, and stale names cost little.
+      if (this.#roomIds.size > 1_000) this.#roomIds.clear();
+      this.#roomIds.set(name, id);
+    }
+    return id;
+  }
+}

@@ -1,11 +1,12 @@
 import { Hono } from "hono";
 import type { Env } from "./env";
+import type { AppEnv } from "./http/app-env";
 import { appTokenRoute } from "./http/app-token-route";
 import { demoTokenRoute } from "./http/demo-token-route";
 import { fail } from "./http/envelope";
 import { errorsToEnvelope } from "./http/errors-to-envelope";
 import { iceServersRoute } from "./http/ice-servers-route";
-import { methodNotAllowed } from "./http/method-not-allowed";
+import { methodNotAllowedEnvelope } from "./http/method-not-allowed";
 import { socketRoute } from "./http/socket-route";
 import { ENGINE_PATH } from "./protocol/handshake";
 
@@ -13,14 +14,15 @@ import { ENGINE_PATH } from "./protocol/handshake";
  * The HTTP half of the service. Static files in `public/` are served by the
  * runtime before this app runs; everything else lands here.
  */
-export const app = new Hono<{ Bindings: Env }>()
+export const app = new Hono<AppEnv>();
+
+app
+  // Turns the 404 of a known path asked with another method into 405 and Allow, from the routes below.
+  .use(methodNotAllowedEnvelope(app))
   .get("/health", (c) => c.json({ status: "ok", service: "edge-signaling" }))
-  .all("/health", methodNotAllowed(["GET", "HEAD"]))
   .route("/app", appTokenRoute)
-  .get("/ice-servers", iceServersRoute)
-  .all("/ice-servers", methodNotAllowed(["GET", "HEAD"]))
+  .route("/ice-servers", iceServersRoute)
   .get("/demo/token", demoTokenRoute)
-  .all("/demo/token", methodNotAllowed(["GET", "HEAD"]))
   // Socket.IO clients ask for "/socket.io/"; some others drop the slash.
   .all(ENGINE_PATH, socketRoute)
   .all("/socket.io", socketRoute)

@@ -136,16 +136,21 @@ async function verify(secret: string, token: unknown, typ: string, now: Date): P
   }
 }
 
+/** Translates jose's stable `error.code`s; anything else (not a JWT, another `alg`) is malformed. */
 function toTokenError(error: unknown): TokenError {
   if (error instanceof TokenError) return error;
-  if (error instanceof errors.JWTExpired) {
-    return new TokenError("ERR_TOKEN_EXPIRED", "Token has expired", { cause: error });
-  }
-  if (error instanceof errors.JWSSignatureVerificationFailed) {
-    return new TokenError("ERR_TOKEN_BAD_SIGNATURE", "Token signature is not valid", { cause: error });
-  }
-  if (error instanceof errors.JWTClaimValidationFailed && error.claim === "typ") {
-    return new TokenError("ERR_TOKEN_WRONG_TYPE", "Token is of the wrong kind", { cause: error });
+  const jose = error instanceof errors.JOSEError ? (error as errors.AnyJOSEError) : undefined;
+  switch (jose?.code) {
+    case "ERR_JWT_EXPIRED":
+      return new TokenError("ERR_TOKEN_EXPIRED", "Token has expired", { cause: error });
+    case "ERR_JWS_SIGNATURE_VERIFICATION_FAILED":
+      return new TokenError("ERR_TOKEN_BAD_SIGNATURE", "Token signature is not valid", { cause: error });
+    case "ERR_JWT_CLAIM_VALIDATION_FAILED":
+      // The `typ` header tells the kinds apart; any other claim failing (a missing `exp`) is malformed.
+      if (jose.claim === "typ") {
+        return new TokenError("ERR_TOKEN_WRONG_TYPE", "Token is of the wrong kind", { cause: error });
+      }
+      break;
   }
   return new TokenError("ERR_TOKEN_MALFORMED", "Token is not a valid JWT", { cause: error });
 }

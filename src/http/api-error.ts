@@ -1,3 +1,4 @@
+import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 /** Stable codes of the HTTP API's errors; the README's table lists each with its status. */
@@ -17,25 +18,26 @@ export type ApiErrorCode =
   | "ERR_INTERNAL";
 
 /**
- * The one error type of the HTTP edge: a status, a stable code and a message
- * that `onError` turns into the `{ status, error, response }` envelope.
+ * Hono's `HTTPException` with a stable code: `onError` turns it into the
+ * `{ status, error, response }` envelope. Hono's own middleware throws plain
+ * `HTTPException`s, which get a code from their status there.
  *
  * @example
  * throw new ApiError(401, "ERR_WRONG_PASSWORD", "Password is not valid");
  */
-export class ApiError extends Error {
+export class ApiError extends HTTPException {
   override name = "ApiError";
 
   constructor(
-    readonly status: ContentfulStatusCode,
+    status: ContentfulStatusCode,
     readonly code: ApiErrorCode,
     message: string,
     options?: { cause?: unknown; headers?: Record<string, string> },
   ) {
-    super(message, options);
+    super(status, { message, cause: options?.cause });
     this.headers = options?.headers ?? {};
   }
 
-  /** Extra response headers, such as `Allow` on a 405. */
+  /** Extra response headers, such as `Retry-After` on a 429. */
   readonly headers: Record<string, string>;
 }

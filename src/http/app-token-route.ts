@@ -7,8 +7,8 @@ import { signAppToken } from "../auth/tokens";
 import { readAttemptPolicy, readGlobalAttemptPolicy, readTokenConfig } from "../config";
 import type { Env } from "../env";
 import { ApiError } from "./api-error";
+import type { AppEnv } from "./app-env";
 import { ok } from "./envelope";
-import { methodNotAllowed } from "./method-not-allowed";
 import { readFields } from "./read-fields";
 
 /** An app name and a password fit in far less; anything bigger is not a real client. */
@@ -24,38 +24,36 @@ export const GLOBAL_THROTTLE = "global";
  * curl -X POST http://127.0.0.1:8787/app --data-urlencode app=demo-chat-test \
  *   --data-urlencode password=demo-chat-password
  */
-export const appTokenRoute = new Hono<{ Bindings: Env }>()
-  .post(
-    "/",
-    bodyLimit({
-      maxSize: MAX_APP_REQUEST_BYTES,
-      onError: () => {
-        throw new ApiError(413, "ERR_BODY_TOO_LARGE", `Body must be at most ${MAX_APP_REQUEST_BYTES} bytes`);
-      },
-    }),
-    async (c) => {
-      // Configuration first: a deployment without secrets says so to every
-      // caller rather than answering 401 to a correct password.
-      const config = readTokenConfig(c.env);
-      const { app, password } = await readFields(c);
-      if (app === undefined || app === "") throw missing("app");
-      if (password === undefined || password === "") throw missing("password");
-      if (typeof password !== "string") {
-        throw new ApiError(400, "ERR_MISSING_FIELD", "password must be a string");
-      }
-      if (!isValidAppName(app)) throw new ApiError(400, "ERR_INVALID_APP_NAME", APP_NAME_RULE);
-
-      // Counted as a failure before the password is checked, so guesses sent
-      // in parallel cannot overtake the count.
-      const attempt = await reserveInThrottles(c.env, c.req.header("cf-connecting-ip"));
-      if (!(await passwordsMatch(password, config.backendPassword))) {
-        throw new ApiError(401, "ERR_WRONG_PASSWORD", "Password is not valid");
-      }
-      await attempt.succeeded();
-      return ok(c, { token: await signAppToken(config.tokenSecret, app) });
+export const appTokenRoute = new Hono<AppEnv>().post(
+  "/",
+  bodyLimit({
+    maxSize: MAX_APP_REQUEST_BYTES,
+    onError: () => {
+      throw new ApiError(413, "ERR_BODY_TOO_LARGE", `Body must be at most ${MAX_APP_REQUEST_BYTES} bytes`);
     },
-  )
-  .all("/", methodNotAllowed(["POST"]));
+  }),
+  async (c) => {
+    // Configuration first: a deployment without secrets says so to every
+    // caller rather than answering 401 to a correct password.
+    const config = readTokenConfig(c.env);
+    const { app, password } = await readFields(c);
+    if (app === undefined || app === "") throw missing("app");
+    if (password === undefined || password === "") throw missing("password");
+    if (typeof password !== "string") {
+      throw new ApiError(400, "ERR_MISSING_FIELD", "password must be a string");
+    }
+    if (!isValidAppName(app)) throw new ApiError(400, "ERR_INVALID_APP_NAME", APP_NAME_RULE);
+
+    // Counted as a failure before the password is checked, so guesses sent
+    // in parallel cannot overtake the count.
+    const attempt = await reserveInThrottles(c.env, c.req.header("cf-connecting-ip"));
+    if (!(await passwordsMatch(password, config.backendPassword))) {
+      throw new ApiError(401, "ERR_WRONG_PASSWORD", "Password is not valid");
+    }
+    await attempt.succeeded();
+    return ok(c, { token: await signAppToken(config.tokenSecret, app) });
+  },
+);
 
 /** A granted attempt whose password has yet to be checked; a wrong one needs no call. */
 interface Attempt {

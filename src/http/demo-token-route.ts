@@ -1,8 +1,8 @@
 import type { Context } from "hono";
 import { signAppToken } from "../auth/tokens";
 import { readDemoApp, readTokenSecret } from "../config";
-import type { Env } from "../env";
 import { ApiError } from "./api-error";
+import type { AppEnv } from "./app-env";
 import { ok } from "./envelope";
 
 /**
@@ -14,7 +14,7 @@ import { ok } from "./envelope";
  *
  * @example fetch("/demo/token").then((r) => r.json()) // { status: 200, response: { app: "demo", token } }
  */
-export async function demoTokenRoute(c: Context<{ Bindings: Env }>): Promise<Response> {
+export async function demoTokenRoute(c: Context<AppEnv>): Promise<Response> {
   const app = readDemoApp(c.env);
   if (!app) throw new ApiError(404, "ERR_DEMO_DISABLED", "The demo is off: set DEMO_APP to enable it");
   c.header("Cache-Control", "no-store");

@@ -1,39 +1,54 @@
-import type { Context } from "hono";
-import { TokenError } from "../auth/token-error";
+import { Hono } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
+import { TokenError, type TokenErrorCode } from "../auth/token-error";
 import { verifyBearerToken } from "../auth/tokens";
 import { readIceSettings, readTokenSecret } from "../config";
-import type { Env } from "../env";
 import { iceServersFor } from "../ice/ice-servers";
-import { ApiError } from "./api-error";
+import type { AppEnv } from "./app-env";
 import { ok } from "./envelope";
+
+/** What bearer-auth learnt from the token: its app, or why it was refused. */
+interface IceEnv extends AppEnv {
+  Variables: { app: string; refused: TokenErrorCode };
+}
+
+const ASK_FOR_TOKEN = "Send an app or session token as Authorization: Bearer <token>";
 
 /**
  * `GET /ice-servers` with `Authorization: Bearer <app or session token>`:
  * the STUN servers, and TURN servers with credentials minted for the token's
- * app that expire after `TURN_TTL` seconds.
+ * app that expire after `TURN_TTL` seconds. Anything but a valid token is
+ * `401 ERR_UNAUTHORIZED` with `WWW-Authenticate`.
  *
  * @example
  * curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8787/ice-servers
  * // { "status": 200, "error": null, "response": { "iceServers": [...], "ttl": 3600 } }
  */
-export async function iceServersRoute(c: Context<{ Bindings: Env }>): Promise<Response> {
-  const header = c.req.header("authorization") ?? "";
-  const match = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!match) {
-    throw new ApiError(401, "ERR_UNAUTHORIZED", "Send an app or session token as Authorization: Bearer <token>", {
-      headers: { "WWW-Authenticate": "Bearer" },
-    });
-  }
-  let app: string;
-  try {
-    app = (await verifyBearerToken(readTokenSecret(c.env), match[1])).app;
-  } catch (error) {
-    if (!(error instanceof TokenError)) throw error;
-    throw new ApiError(401, "ERR_UNAUTHORIZED", `Token is not valid (${error.code})`, {
-      headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' },
-    });
-  }
-  const settings = readIceSettings(c.env);
-  c.header("Cache-Control", "no-store");
-  return ok(c, { iceServers: await iceServersFor(settings, app), ttl: settings.turnTtlSeconds });
-}
+export const iceServersRoute = new Hono<IceEnv>().get(
+  "/",
+  bearerAuth<IceEnv>({
+    verifyToken: async (token, c) => {
+      try {
+        c.set("app", (await verifyBearerToken(readTokenSecret(c.env), token)).app);
+        return true;
+      } catch (error) {
+        if (!(error instanceof TokenError)) throw error;
+        c.set("refused", error.code);
+        return false;
+      }
+    },
+    noAuthenticationHeader: { wwwAuthenticateHeader: "Bearer", message: ASK_FOR_TOKEN },
+    // bearer-auth answers a header that is not `Bearer <token>` with 400; this
+    // API has always said 401 to anything short of a valid token.
+    invalidAuthenticationHeader: {
+      wwwAuthenticateHeader: "Bearer",
+      message: () => new Response(ASK_FOR_TOKEN, { status: 401 }),
+    },
+    invalidToken: { message: (c) => `Token is not valid (${c.get("refused")})` },
+  }),
+  async (c) => {
+    const settings = readIceSettings(c.env);
+    c.header("Cache-Control", "no-store");
+    return ok(c, { iceServers: await iceServersFor(settings, c.get("app")), ttl: settings.turnTtlSeconds });
+  },
+);

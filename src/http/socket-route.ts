@@ -3,9 +3,9 @@ import { addressKey } from "../auth/client-address";
 import { TokenError } from "../auth/token-error";
 import { verifyAppToken } from "../auth/tokens";
 import { readTokenSecret } from "../config";
-import type { Env } from "../env";
 import { checkHandshake, HANDSHAKE_ERRORS, type HandshakeError } from "../protocol/handshake";
 import { placementFromQuery, roomObjectName } from "../socket/placement";
+import type { AppEnv } from "./app-env";
 
 /**
  * `GET /socket.io/?EIO=4&transport=websocket[&app=A&room=R&token=T]`: checks
@@ -22,7 +22,7 @@ import { placementFromQuery, roomObjectName } from "../socket/placement";
  * @example
  * io("http://127.0.0.1:8787", { transports: ["websocket"], query: { app: "demo", room: "lobby", token: appToken } });
  */
-export async function socketRoute(c: Context<{ Bindings: Env }>): Promise<Response> {
+export async function socketRoute(c: Context<AppEnv>): Promise<Response> {
   const url = new URL(c.req.url);
   const refused = checkHandshake(c.req.method, url, c.req.header("upgrade") ?? null);
   if (refused) return c.json(refused, 400);

@@ -8,14 +8,12 @@
 export interface TurnCredential {
   username: string;
   credential: string;
-  /** Seconds the credential stays valid. */
-  ttl: number;
 }
 
 /**
  * @example
  * await mintTurnCredential("turn-shared-secret", "demo", 3600, new Date(1_700_000_000_000));
- * // { username: "1700003600:demo", credential: "KRaPkKtJDZn6KT2NjyXRLJfPl7Q=", ttl: 3600 }
+ * // { username: "1700003600:demo", credential: "KRaPkKtJDZn6KT2NjyXRLJfPl7Q=" }
  */
 export async function mintTurnCredential(
   secret: string,
@@ -32,5 +30,5 @@ export async function mintTurnCredential(
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(username)));
   let binary = "";
   for (const byte of mac) binary += String.fromCharCode(byte);
-  return { username, credential: btoa(binary), ttl: ttlSeconds };
+  return { username, credential: btoa(binary) };
 }

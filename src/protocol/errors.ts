@@ -37,7 +37,6 @@ export const SIGNALING_ERRORS = {
   ERR_TOKEN_WRONG_TYPE: "Token is not valid",
   ERR_TOKEN_WRONG_APP: "Token is not valid",
   ERR_TOKEN_WRONG_CONNECTION: "Token is not valid",
-  ERR_NOT_CONFIGURED: "Server is not configured",
 } as const;
 
 export type SignalingErrorCode = keyof typeof SIGNALING_ERRORS;
@@ -47,8 +46,20 @@ export type SignalingErrorCode = keyof typeof SIGNALING_ERRORS;
  *
  * @example refusal("ERR_UNKNOWN_EVENT", 'Unknown event "foo"')
  */
-export function refusal(code: SignalingErrorCode, message: string = SIGNALING_ERRORS[code]): Refusal {
+export function refusal<C extends SignalingErrorCode>(
+  code: C,
+  message: string = SIGNALING_ERRORS[code],
+): Refusal & { code: C } {
   return { code, message };
+}
+
+/**
+ * A refusal whose message is the table's followed by what exactly was wrong.
+ *
+ * @example refusalBecause("ERR_INVALID_PACKET", "empty packet") // { code, message: "Invalid Socket.IO packet: empty packet" }
+ */
+export function refusalBecause<C extends SignalingErrorCode>(code: C, detail: string): Refusal & { code: C } {
+  return refusal(code, `${SIGNALING_ERRORS[code]}: ${detail}`);
 }
 
 /** @example failure(refusal("ERR_TOKEN_EXPIRED")) // { ok: false, error: { code, message } } */

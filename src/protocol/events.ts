@@ -146,9 +146,5 @@ export interface ServerToClientEvents {
   "signaling-error": (data: SignalingError) => void;
 }
 
-/** Names of events a client may send. */
-export type ClientEventName = keyof ClientToServerEvents;
 /** Names of events the server sends. */
 export type ServerEventName = keyof ServerToClientEvents;
-/** The data of a server event, by name. */
-export type ServerEventData<E extends ServerEventName> = Parameters<ServerToClientEvents[E]>[0];

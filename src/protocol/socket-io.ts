@@ -1,4 +1,5 @@
 import { Decoder, Encoder, type Packet, PacketType } from "socket.io-parser";
+import { refusal, refusalBecause } from "./errors";
 import { endOfJsonString, jsonNestedDeeperThan } from "./json-depth";
 
 /**
@@ -47,10 +48,7 @@ export const MAX_ARGUMENT_DEPTH = 32;
  */
 const HEADER = /^[0-4](?:\/[^,]*(?:,|$))?(\d*)(?=[[{]|$)/;
 
-const BINARY_REFUSED: PacketError = {
-  code: "ERR_BINARY_NOT_SUPPORTED",
-  message: "Binary attachments are not supported; send JSON",
-};
+const BINARY_REFUSED: PacketError = refusal("ERR_BINARY_NOT_SUPPORTED");
 
 /**
  * Decodes the data of one Engine.IO message into a Socket.IO packet.
@@ -159,18 +157,18 @@ function decodeEvent(data: string, body: number, ackDigits: string | undefined):
   return { ok: true, packet: event };
 }
 
-function invalid(message: string): DecodeResult {
-  return { ok: false, error: { code: "ERR_INVALID_PACKET", message: `Invalid Socket.IO packet: ${message}` } };
+function invalid(reason: string): DecodeResult {
+  return { ok: false, error: refusalBecause("ERR_INVALID_PACKET", reason) };
 }
 
 /** A packet nested too deeply, with its event name and ack id if they can be read without parsing the rest. */
 function tooDeep(data: string, type: number, body: number, ackDigits: string | undefined): DecodeResult {
   const result: DecodeResult = {
     ok: false,
-    error: {
-      code: "ERR_INVALID_REQUEST",
-      message: `Request is nested too deeply: at most ${MAX_ARGUMENT_DEPTH} levels of arrays and objects`,
-    },
+    error: refusal(
+      "ERR_INVALID_REQUEST",
+      `Request is nested too deeply: at most ${MAX_ARGUMENT_DEPTH} levels of arrays and objects`,
+    ),
   };
   if (type !== PacketType.EVENT) return result;
   const event = data.charAt(body) === "[" ? leadingString(data, body + 1) : undefined;
@@ -236,11 +234,6 @@ export function encodeEvent(name: string, data: unknown): string {
 /** @example encodeAck(7, { ok: true }) === '37[{"ok":true}]' */
 export function encodeAck(ackId: number, data: unknown): string {
   return encode({ type: PacketType.ACK, nsp: MAIN_NAMESPACE, id: ackId, data: [data] });
-}
-
-/** Tells the client its socket was disconnected from the namespace by the server. */
-export function encodeDisconnect(): string {
-  return encode({ type: PacketType.DISCONNECT, nsp: MAIN_NAMESPACE });
 }
 
 /**

@@ -1,20 +1,11 @@
-import type * as v from "valibot";
 import { TokenError } from "../auth/token-error";
 import { failure, refusal, type SignalingErrorCode } from "../protocol/errors";
-import type { Json, Outcome, ServerEventName } from "../protocol/events";
+import type { Outcome, ServerEventName } from "../protocol/events";
 import type { EventResult } from "../socket/connection";
 import type { ConnectionState } from "../socket/connection-state";
 import { jsonBytesExceed } from "./json-size";
 import { applyMembership } from "./membership";
-import {
-  parseRequest,
-  RelayIceCandidate,
-  RelaySessionDescription,
-  RoomCreateRequest,
-  RoomJoinAnswer,
-  RoomJoinRequest,
-  RoomLeaveRequest,
-} from "./requests";
+import { parseRequest, ROOM_REQUESTS } from "./requests";
 import type { MembershipChange, RoomAction } from "./room-rules";
 import type { Peer, RoomRef } from "./room-store";
 
@@ -93,9 +84,9 @@ export async function roomRequest(
     return { emit: [["unauthorized", denied]], outcome: failure(denied) };
   }
 
-  const parsed = parse(event, request);
+  const parsed = parseRequest(ROOM_REQUESTS[event], request);
   if (!parsed.ok) return refuse(event, "ERR_INVALID_REQUEST", parsed.message);
-  const { room, action } = parsed;
+  const { room, action } = parsed.value;
   const payload = "payload" in action ? action.payload : null;
   if (jsonBytesExceed(payload, services.maxPayloadBytes)) {
     return refuse(event, "ERR_PAYLOAD_TOO_LARGE", `payload must be JSON of at most ${services.maxPayloadBytes} bytes`);
@@ -128,75 +119,6 @@ function eventResult(event: RoomEventName, answer: RoomReply): EventResult {
     ]),
     outcome: answer.outcome,
   };
-}
-
-type Parsed = { ok: true; room: string | undefined; action: RoomAction } | { ok: false; message: string };
-
-function parse(event: RoomEventName, request: unknown): Parsed {
-  switch (event) {
-    case "room-create-request":
-      return map(RoomCreateRequest, request, (r) => ({
-        room: r.room,
-        action: { kind: "create", payload: json(r.payload) },
-      }));
-    case "room-join-request":
-      return map(RoomJoinRequest, request, (r) => ({
-        room: r.room,
-        action: { kind: "join-request", payload: json(r.payload) },
-      }));
-    case "room-join-accept":
-    case "room-join-reject":
-      return map(RoomJoinAnswer, request, (r) => ({
-        room: r.room,
-        action: {
-          kind: "join-answer",
-          accept: event === "room-join-accept",
-          candidate: r.peer_id,
-          payload: json(r.payload),
-        },
-      }));
-    case "room-leave-request":
-      return map(RoomLeaveRequest, request, (r) => ({
-        room: r.room,
-        action: { kind: "leave", payload: json(r.payload) },
-      }));
-    case "relay-session-description":
-      return map(RelaySessionDescription, request, (r) => ({
-        room: r.room,
-        action: {
-          kind: "relay",
-          what: "session-description",
-          to: r.to,
-          body: json(r.session_description),
-          payload: json(r.payload),
-        },
-      }));
-    case "relay-ice-candidate":
-      return map(RelayIceCandidate, request, (r) => ({
-        room: r.room,
-        action: {
-          kind: "relay",
-          what: "ice-candidate",
-          to: r.to,
-          body: json(r.ice_candidate),
-          payload: json(r.payload),
-        },
-      }));
-  }
-}
-
-function map<S extends v.GenericSchema>(
-  schema: S,
-  request: unknown,
-  build: (value: v.InferOutput<S>) => { room: string | undefined; action: RoomAction },
-): Parsed {
-  const parsed = parseRequest(schema, request);
-  return parsed.ok ? { ok: true, ...build(parsed.value) } : parsed;
-}
-
-/** Values from a decoded frame are JSON already; absent ones travel as null. */
-function json(value: unknown): Json {
-  return value === undefined ? null : (value as Json);
 }
 
 function refuse(event: RoomEventName, code: SignalingErrorCode, message: string): EventResult {

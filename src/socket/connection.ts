@@ -1,6 +1,6 @@
-import { TokenError } from "../auth/token-error";
+import { TokenError, type TokenErrorCode } from "../auth/token-error";
 import { decodeEngineFrame, encodeEngineMessage, encodeEnginePong } from "../protocol/engine-io";
-import { failure, refusal, SIGNALING_ERRORS } from "../protocol/errors";
+import { failure, refusal, refusalBecause, SIGNALING_ERRORS } from "../protocol/errors";
 import type { Outcome, Refusal, ServerEventName } from "../protocol/events";
 import {
   type ClientPacket,
@@ -116,7 +116,7 @@ export async function handleFrame(
     case "binary":
       return errorFrame(refusal("ERR_BINARY_NOT_SUPPORTED"));
     case "invalid":
-      return errorFrame(refusal("ERR_INVALID_PACKET", `${SIGNALING_ERRORS.ERR_INVALID_PACKET}: ${decoded.reason}`));
+      return errorFrame(refusalBecause("ERR_INVALID_PACKET", decoded.reason));
     case "message": {
       const packet = decodeClientPacket(decoded.data);
       if (!packet.ok) {
@@ -210,14 +210,15 @@ async function handleConnect(
     app = (await context.verifyAppToken(token)).app;
   } catch (error) {
     if (!(error instanceof TokenError)) throw error;
-    return { send: [message(encodeConnectError(MAIN_NAMESPACE, "Token is not valid", { code: error.code }))] };
+    return connectRefused(error.code);
   }
-  if (state.app !== null && state.app !== app) {
-    return {
-      send: [message(encodeConnectError(MAIN_NAMESPACE, "Token is not valid", { code: "ERR_TOKEN_WRONG_APP" }))],
-    };
-  }
+  if (state.app !== null && state.app !== app) return connectRefused("ERR_TOKEN_WRONG_APP");
   return accept(state, app, packet.auth, context);
+}
+
+/** A CONNECT refused for its token: the client's `connect_error` gets the message and `data.code`. */
+function connectRefused(code: TokenErrorCode): FrameResult {
+  return { send: [message(encodeConnectError(MAIN_NAMESPACE, SIGNALING_ERRORS[code], { code }))] };
 }
 
 /**

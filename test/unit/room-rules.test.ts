@@ -169,6 +169,23 @@ describe("room-join-accept", () => {
     expect(result.deliveries).toEqual([]);
   });
 
+  it("refuses an accept that would pass maxMembers, though the request was made with room to spare", () => {
+    // Owner and bob are in, carol waits; dave asks while there is room (limit 4), then two more are let in.
+    requestJoin(dave);
+    expect(answer(owner, carol, true).outcome.ok).toBe(true);
+    const erin = peer("erin");
+    expect(admit(erin).outcome.ok).toBe(true);
+    const result = answer(owner, dave, true);
+    expect(result.outcome).toMatchObject({ ok: false, error: { code: "ERR_ROOM_FULL" } });
+    expect(result.reply).toEqual([["signaling-error", expect.objectContaining({ code: "ERR_ROOM_FULL" })]]);
+    // Dave is told, and his request is over: he is neither a member nor waiting.
+    expect(sent(result)).toEqual([
+      ["dave", "room-join-reject", expect.objectContaining({ code: "ERR_ROOM_FULL", room: "lobby" })],
+    ]);
+    expect(result.deliveries[0]?.membership).toBe("request-ended");
+    expect(roomPeers({ kv, ref }).map((p) => p.id)).toEqual(["owner", "bob", "carol", "erin"]);
+  });
+
   it("refuses an accept in a room that does not exist", () => {
     const result = act(
       owner,

@@ -27,6 +27,14 @@ describe("an object with no sockets and no room", () => {
 
     socket.ws.close(1000, "bye");
     await socket.closed;
+    // The socket's close let the room go at once (no DISCONNECT packet came first, as from a closed
+    // tab): a peer elsewhere finds no room before any alarm could have audited the members.
+    const other = await openRawSocket();
+    await other.connect();
+    const [, otherAccept] = await other.request("auth-request", await signAppToken(secret, "demo"));
+    const otherToken = (ackOf(otherAccept as string) as { data: { token: string } }).data.token;
+    const asked = await other.request("room-join-request", { auth: otherToken, room }, 2);
+    expect(ackOf(asked.at(-1) as string)).toMatchObject({ ok: false, error: { code: "ERR_ROOM_NOT_FOUND" } });
     // The next alarm finds no sockets and no room.
     await runDurableObjectAlarm(stub);
     const after = await runInDurableObject(stub, async (_instance, state) => ({

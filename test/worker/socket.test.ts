@@ -1,6 +1,6 @@
 import { env, listDurableObjectIds, runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { signAppToken } from "../../src/auth/tokens";
+import { signAppToken, signSessionToken } from "../../src/auth/tokens";
 import { roomObjectName } from "../../src/socket/placement";
 import { ackOf, eventOf, openRawSocket } from "./raw-socket";
 
@@ -90,6 +90,44 @@ describe("Socket.IO CONNECT", () => {
     await socket.next();
     socket.send(`40${JSON.stringify({ token: await signAppToken(secret, "other") })}`);
     expect(await socket.next()).toContain("ERR_TOKEN_WRONG_APP");
+  });
+});
+
+describe("a connection that never passed auth-request", () => {
+  it("is refused every room request, whatever token it shows, and no room's object is reached, not even to refuse", async () => {
+    const before = await listDurableObjectIds(env.ROOMS);
+    const socket = await openRawSocket();
+    // CONNECT without a token: the connection is in its own object and knows no app.
+    const sid = await socket.connect();
+    const room = "never-authenticated";
+    const tokens = [
+      // What auth-request would have issued this very connection, minted by someone who knows the secret.
+      await signSessionToken(secret, { app: "demo", connection: sid, lifetimeSeconds: 60 }),
+      await signAppToken(secret, "demo"),
+    ];
+    const requests: Array<[string, object]> = [
+      ["room-create-request", { room }],
+      ["room-join-request", { room }],
+      ["room-join-accept", { room, peer_id: "nobody-nobody-nobody" }],
+      ["room-leave-request", { room }],
+      ["relay-ice-candidate", { room, to: "nobody-nobody-nobody", ice_candidate: {} }],
+    ];
+    let ackId = 1;
+    for (const auth of tokens) {
+      for (const [event, data] of requests) {
+        const frames = await socket.request(event, { auth, ...data }, ackId++);
+        expect(frames).toHaveLength(2);
+        expect(eventOf(frames[0] as string)).toEqual([
+          "unauthorized",
+          { code: expect.stringMatching(/^ERR_TOKEN_/), message: "Token is not valid" },
+        ]);
+        expect(ackOf(frames[1] as string)).toMatchObject({ ok: false });
+      }
+    }
+    // The socket's own object is the only one created: the requests never left it.
+    const created = (await listDurableObjectIds(env.ROOMS)).filter((id) => !before.some((old) => old.equals(id)));
+    expect(created).toHaveLength(1);
+    expect(created[0]?.equals(env.ROOMS.idFromName(roomObjectName("demo", room)))).toBe(false);
   });
 });
 

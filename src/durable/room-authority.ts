@@ -50,9 +50,6 @@ export interface RoomHost {
 const REF_KEY = "object";
 const REF_FIELD = "room";
 
-/** Refusals that ghost members could cause: worth checking the members' presence for. */
-const GHOST_REFUSALS = new Set(["ERR_ROOM_TAKEN", "ERR_ROOM_FULL"]);
-
 /** At most one presence audit per room in this long, whatever the number of refused requests (ms). */
 export const AUDIT_INTERVAL_MS = 10_000;
 
@@ -71,17 +68,13 @@ export class RoomAuthority {
 
   /** Runs one request and returns what the requester gets. */
   async act(ref: RoomRef, actor: Peer, action: RoomAction, now: number): Promise<AuthorityReply> {
-    const context = { kv: this.host.kv(), ref, now, limits: this.host.limits() };
-    let result = applyRoomAction(context, actor, action);
-    // A create refused because the name is taken, or a join refused because
-    // the room is full, may be refused by ghosts: peers whose sockets vanished
-    // in a runtime restart. Then, and at most once per AUDIT_INTERVAL_MS, ask
-    // their objects and try again. A refusal changes nothing, so the retry is
-    // the request's only effect; other refusals never cost an RPC.
-    if (!result.outcome.ok && GHOST_REFUSALS.has(result.outcome.error.code) && this.#auditDue(now)) {
-      await this.#audit(ref);
-      result = applyRoomAction({ ...context, kv: this.host.kv() }, actor, action);
-    }
+    // A create for a taken name, or a join or an accept for a full room, may be
+    // refused because of ghosts: peers whose sockets vanished in a runtime
+    // restart. Then, and at most once per AUDIT_INTERVAL_MS, ask their objects
+    // first. Other requests never cost an RPC. (Asking first, not refusing and
+    // retrying: an accept refused as full has already turned its candidate away.)
+    if (this.#auditDue(now) && this.#ghostsCouldRefuse(ref, action)) await this.#audit(ref);
+    const result = applyRoomAction({ kv: this.host.kv(), ref, now, limits: this.host.limits() }, actor, action);
     if (action.kind === "create" && result.outcome.ok) {
       this.host.kv().hset(REF_KEY, REF_FIELD, JSON.stringify(ref));
       log("room-created", { object: this.host.name(), app: ref.app });
@@ -169,6 +162,15 @@ export class RoomAuthority {
         );
       }),
     );
+  }
+
+  /** Whether the rules would refuse `action` for a reason ghosts could cause: a taken name, a full room. */
+  #ghostsCouldRefuse(ref: RoomRef, action: RoomAction): boolean {
+    const room = new RoomStore(this.host.kv(), ref);
+    if (action.kind === "create") return room.owner() !== null;
+    const full = room.memberCount() >= this.host.limits().maxMembers;
+    if (action.kind === "join-request") return full && room.owner() !== null;
+    return action.kind === "join-answer" && action.accept && full;
   }
 
   #auditDue(now: number): boolean {

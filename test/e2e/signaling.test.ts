@@ -1,6 +1,7 @@
 import { SignJWT } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { fetchAppToken } from "../support/app-token";
+import { expectRelay } from "../support/call";
 import { connectPeer, type TestPeer } from "../support/peer";
 import { type DevServer, startDevServer } from "../support/wrangler-dev";
 
@@ -197,27 +198,53 @@ describe("signaling through wrangler dev with real socket.io-clients", () => {
     });
   });
 
-  it("keeps apps apart: two apps, one room name, two rooms", async () => {
+  it("keeps apps apart: two apps, one room name, two rooms, and nothing of one reaches the other", async () => {
     const otherToken = await fetchAppToken(server.url, "other-app");
     const room = "tenancy-lobby";
     const mine = await peer("mine", "room", room);
     const theirs = await peer("theirs", "room", room, otherToken, "other-app");
-    expect(await mine.socket.emitWithAck("room-create-request", { auth: mine.session, room })).toMatchObject({
-      ok: true,
-    });
-    expect(await theirs.socket.emitWithAck("room-create-request", { auth: theirs.session, room })).toMatchObject({
-      ok: true,
-    });
-    await mine.next("room-create-accept");
-    // A peer of the other app cannot reach into my room, even knowing my id.
-    const relay = await theirs.socket.emitWithAck("relay-ice-candidate", {
-      auth: theirs.session,
-      room,
-      to: mine.id,
-      ice_candidate: {},
-    });
-    expect(relay).toMatchObject({ ok: false, error: { code: "ERR_PEER_NOT_IN_ROOM" } });
+    const stranger = await peer("stranger", "own", room, otherToken, "other-app");
+    for (const owner of [mine, theirs]) {
+      expect(await owner.socket.emitWithAck("room-create-request", { auth: owner.session, room })).toEqual({
+        ok: true,
+        data: { room },
+      });
+      expect(await owner.next("room-create-accept")).toEqual({ room });
+    }
+
+    // The other app's peer asks for "tenancy-lobby": its own app's owner hears it.
+    stranger.socket.emit("room-join-request", { auth: stranger.session, room });
+    expect(await theirs.next("room-join-request")).toMatchObject({ peer_id: stranger.id });
+    await theirs.socket.emitWithAck("room-join-accept", { auth: theirs.session, room, peer_id: stranger.id });
+    expect(await stranger.next("room-join-accept")).toMatchObject({ peers: [theirs.id] });
+
+    // Neither can reach into my room, even knowing my id: not from the room's object, not from one of its own.
+    for (const from of [theirs, stranger]) {
+      for (const [event, body] of [
+        ["relay-ice-candidate", { ice_candidate: { candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host" } }],
+        ["relay-session-description", { session_description: { type: "offer", sdp: "v=0\r\n" } }],
+      ] as const) {
+        const outcome = await from.socket.emitWithAck(event, { auth: from.session, room, to: mine.id, ...body });
+        expect(outcome).toMatchObject({ ok: false, error: { code: "ERR_PEER_NOT_IN_ROOM" } });
+      }
+    }
+
+    // Then a peer of my app, in an object of its own, takes the same roads to me: a join request
+    // (a room's events to one peer keep their order) and a relay over RPC (acknowledged once
+    // delivered). Whatever the other app's requests had sent me would have arrived before these.
+    const witness = await peer("witness", "own", room);
+    witness.socket.emit("room-join-request", { auth: witness.session, room });
+    expect(await mine.next("room-join-request")).toMatchObject({ peer_id: witness.id });
+    await mine.socket.emitWithAck("room-join-accept", { auth: mine.session, room, peer_id: witness.id });
+    expect(await witness.next("room-join-accept")).toMatchObject({ peers: [mine.id] });
+    expect(await mine.next("room-user-join")).toMatchObject({ peer_id: witness.id });
+    await expectRelay(room, witness, mine);
     expect(mine.pending()).toEqual([]);
+    // And my app's events never reached theirs.
+    for (const other of [theirs, stranger]) {
+      expect(JSON.stringify(other.pending())).not.toContain(witness.id);
+      expect(JSON.stringify(other.pending())).not.toContain(mine.id);
+    }
   });
 
   describe("session tokens", () => {

@@ -120,4 +120,33 @@ describe("the room authority", () => {
     await create(peer("x3"));
     expect(fake.calls.present).toBe(calls + 1);
   });
+
+  it("audits before an accept into a full room, so a ghost's place goes to the candidate", async () => {
+    const [owner] = (await fullRoom()) as [Peer];
+    // Dave asks while there is a place; by the owner's answer the room is full again.
+    await act(peer("cid"), { kind: "leave", payload: null });
+    const [dave, erin] = [peer("dave"), peer("erin")];
+    expect((await ask(dave)).outcome).toMatchObject({ ok: true });
+    await ask(erin);
+    expect((await accept(owner, erin)).outcome).toMatchObject({ ok: true });
+    // Bob's socket vanished: the audit before the accept frees his place for dave.
+    gone.add("bob");
+    vi.advanceTimersByTime(AUDIT_INTERVAL_MS);
+    now = Date.now();
+    expect((await accept(owner, dave)).outcome).toMatchObject({ ok: true });
+  });
+
+  it("refuses an accept into a full room of live members, telling the candidate", async () => {
+    const [owner] = (await fullRoom()) as [Peer];
+    await act(peer("cid"), { kind: "leave", payload: null });
+    const dave = peer("dave");
+    await ask(dave);
+    const erin = peer("erin");
+    await ask(erin);
+    expect((await accept(owner, erin)).outcome).toMatchObject({ ok: true });
+    const refused = await accept(owner, dave);
+    expect(refused.outcome).toMatchObject({ ok: false, error: { code: "ERR_ROOM_FULL" } });
+    await fake.settle();
+    expect(fake.calls.deliver).toBeGreaterThan(0);
+  });
 });

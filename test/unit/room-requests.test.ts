@@ -59,11 +59,13 @@ describe("session tokens on room requests", () => {
     expect(request).not.toHaveBeenCalled();
   });
 
-  it("refuses a connection that never passed auth-request, whatever token it shows", async () => {
-    const { value } = services();
-    const stranger = { ...me, app: null };
+  it("refuses a connection that never passed auth-request, whatever token it shows, and never asks the room", async () => {
+    const { value, request } = services();
+    const stranger = { ...me, app: null, authenticated: false };
     const result = await roomRequest(stranger, "room-create-request", [{ auth: await session() }], value);
-    expect(result.emit[0]?.[0]).toBe("unauthorized");
+    expect(result.emit).toEqual([["unauthorized", { code: "ERR_TOKEN_WRONG_APP", message: "Token is not valid" }]]);
+    expect(result.update).toBeUndefined();
+    expect(request).not.toHaveBeenCalled();
   });
 });
 

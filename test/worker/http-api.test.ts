@@ -1,5 +1,5 @@
 import { env, SELF } from "cloudflare:test";
-import { decodeProtectedHeader, jwtVerify, SignJWT } from "jose";
+import { base64url, decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { verifyAppToken } from "../../src/auth/tokens";
 import worker from "../../src/worker";
@@ -120,11 +120,25 @@ describe("POST /app", () => {
     expect(res.headers.get("allow")).toBe("POST");
   });
 
-  it("issues tokens that a forger cannot imitate", async () => {
-    const forged = await new SignJWT({ app: "demo" })
-      .setProtectedHeader({ alg: "HS256", typ: "app+jwt" })
+  it("issues tokens that a forger cannot imitate, by signing anew or by changing the claims", async () => {
+    const res = await postApp(form({ app: "demo", password }));
+    const issued = ((await res.json()) as Envelope).response?.token as string;
+    await expect(verifyAppToken(secret, issued)).resolves.toMatchObject({ app: "demo" });
+    const [header, , signature] = issued.split(".");
+    const claims = decodeJwt(issued);
+    const forged = await new SignJWT(claims)
+      .setProtectedHeader(decodeProtectedHeader(issued) as { alg: string })
       .sign(new TextEncoder().encode("a-forger-does-not-know-the-secret!!"));
-    await expect(verifyAppToken(secret, forged)).rejects.toMatchObject({ code: "ERR_TOKEN_BAD_SIGNATURE" });
+    const tampered = `${header}.${base64url.encode(JSON.stringify({ ...claims, app: "other" }))}.${signature}`;
+    for (const token of [forged, tampered]) {
+      await expect(verifyAppToken(secret, token)).rejects.toMatchObject({ code: "ERR_TOKEN_BAD_SIGNATURE" });
+      const upgrade = await SELF.fetch(
+        `https://edge.test/socket.io/?EIO=4&transport=websocket&app=${decodeJwt(token).app}&room=forged&token=${token}`,
+        { headers: { Upgrade: "websocket" } },
+      );
+      expect(upgrade.status).toBe(401);
+      expect(await upgrade.json()).toMatchObject({ reason: "ERR_TOKEN_BAD_SIGNATURE" });
+    }
   });
 });
 

@@ -2,7 +2,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { signAppToken } from "../../src/auth/tokens";
 import { roomObjectName } from "../../src/socket/placement";
-import { ackOf, eventOf, openRawSocket } from "./raw-socket";
+import { ackOf, eventOf, openRawSocket } from "../support/raw-socket";
 
 const secret = env.TOKEN_SECRET as string;
 

@@ -2,7 +2,7 @@ import { env, listDurableObjectIds, runDurableObjectAlarm, SELF } from "cloudfla
 import { describe, expect, it } from "vitest";
 import { signAppToken, signSessionToken } from "../../src/auth/tokens";
 import { roomObjectName } from "../../src/socket/placement";
-import { ackOf, eventOf, openRawSocket } from "./raw-socket";
+import { ackOf, eventOf, openRawSocket } from "../support/raw-socket";
 
 const secret = env.TOKEN_SECRET as string;
 // Lets the runtime's clock move past PING_TIMEOUT_MS (1 ms in these tests) between two alarms.

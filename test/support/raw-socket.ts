@@ -2,7 +2,7 @@ import { env, SELF } from "cloudflare:test";
 import { expect } from "vitest";
 import { signAppToken } from "../../src/auth/tokens";
 
-/** A WebSocket to the worker that speaks raw Engine.IO frames, for tests inside workerd. */
+/** A WebSocket to the worker that speaks raw Engine.IO frames, for tests inside workerd (the worker project; it imports cloudflare:test). */
 export interface RawSocket {
   ws: WebSocket;
   /** The next frame from the server (fails after a while). */

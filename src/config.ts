@@ -1,6 +1,6 @@
 import { isValidAppName } from "./auth/app-name";
 import type { AttemptPolicy } from "./auth/attempt-limit";
-import type { Env } from "./env";
+import type { Settings } from "./env";
 import { type IceSettings, parseUrlList } from "./ice/ice-servers";
 
 /** Default session token lifetime: one day, as documented in the README. */
@@ -31,7 +31,7 @@ export interface TokenConfig {
  * @example
  * const { tokenSecret } = readTokenConfig(c.env); // throws ConfigError if unset
  */
-export function readTokenConfig(env: Env): TokenConfig {
+export function readTokenConfig(env: Settings): TokenConfig {
   const backendPassword = env.BACKEND_PASSWORD;
   if (!backendPassword) {
     throw new ConfigError("BACKEND_PASSWORD is not set (use `wrangler secret put BACKEND_PASSWORD`)");
@@ -44,7 +44,7 @@ export function readTokenConfig(env: Env): TokenConfig {
 }
 
 /** The token secret alone, for code that verifies tokens but never checks passwords. */
-export function readTokenSecret(env: Env): string {
+export function readTokenSecret(env: Settings): string {
   const secret = env.TOKEN_SECRET;
   if (!secret) {
     throw new ConfigError("TOKEN_SECRET is not set (use `wrangler secret put TOKEN_SECRET`)");
@@ -130,7 +130,7 @@ export const SOCKET_DEFAULTS = {
  *
  * @example readSocketConfig(env).pingInterval // 60000 unless PING_INTERVAL_MS is set
  */
-export function readSocketConfig(env: Env): SocketConfig {
+export function readSocketConfig(env: Settings): SocketConfig {
   const d = SOCKET_DEFAULTS;
   return {
     pingInterval: positiveInteger("PING_INTERVAL_MS", env.PING_INTERVAL_MS, d.pingInterval),
@@ -166,7 +166,7 @@ export function readSocketConfig(env: Env): SocketConfig {
  *
  * @example readAttemptPolicy({}) // { maxFailures: 10, windowMs: 600000 }
  */
-export function readAttemptPolicy(env: Env): AttemptPolicy {
+export function readAttemptPolicy(env: Settings): AttemptPolicy {
   return {
     maxFailures: positiveInteger("APP_AUTH_MAX_FAILURES", env.APP_AUTH_MAX_FAILURES, 10),
     windowMs: positiveInteger("APP_AUTH_WINDOW_SECONDS", env.APP_AUTH_WINDOW_SECONDS, 600) * 1000,
@@ -179,7 +179,7 @@ export function readAttemptPolicy(env: Env): AttemptPolicy {
  *
  * @example readGlobalAttemptPolicy({}) // { maxFailures: 1000, windowMs: 600000 }
  */
-export function readGlobalAttemptPolicy(env: Env): AttemptPolicy {
+export function readGlobalAttemptPolicy(env: Settings): AttemptPolicy {
   return {
     maxFailures: positiveInteger("APP_AUTH_GLOBAL_MAX_FAILURES", env.APP_AUTH_GLOBAL_MAX_FAILURES, 1000),
     windowMs: readAttemptPolicy(env).windowMs,
@@ -196,7 +196,7 @@ export const DEFAULT_TURN_TTL_SECONDS = 3_600;
  *
  * @example readIceSettings({ STUN_URLS: "stun:stun.example.org:3478" }) // { stunUrls: [...], turnUrls: [], ... }
  */
-export function readIceSettings(env: Env): IceSettings {
+export function readIceSettings(env: Settings): IceSettings {
   const stunUrls = parseUrlList(env.STUN_URLS);
   const turnUrls = parseUrlList(env.TURN_URLS);
   for (const url of stunUrls) {
@@ -221,7 +221,7 @@ export function readIceSettings(env: Env): IceSettings {
  *
  * @example readDemoApp({ DEMO_APP: "demo" }) // "demo"
  */
-export function readDemoApp(env: Env): string | null {
+export function readDemoApp(env: Settings): string | null {
   const app = env.DEMO_APP?.trim();
   if (!app) return null;
   if (!isValidAppName(app)) throw new ConfigError(`DEMO_APP must be a valid app name, got "${app}"`);

@@ -1,21 +1,20 @@
-import type { AppTokenThrottle } from "./durable/app-token-throttle";
-import type { Room } from "./durable/room";
-
 /**
- * Bindings and configuration the worker receives from the runtime.
+ * What the worker receives from the runtime: the bindings declared in
+ * wrangler.toml, typed by `wrangler types` in worker-configuration.d.ts
+ * (`Cloudflare.Env`; rerun `npm run types` after changing wrangler.toml), and
+ * the settings below, which this code reads as optional strings.
  *
  * Secrets (`BACKEND_PASSWORD`, `TOKEN_SECRET`) come from `wrangler secret put`
  * in production and from the committed, local-only `.dev.vars` in `npm start`
  * and tests. They are optional here because a deployment may forget them; the
  * code that needs them refuses to work without them (see `config.ts`).
  */
-export interface Env {
-  /** One Durable Object per room. */
-  ROOMS: DurableObjectNamespace<Room>;
-  /** One per client address: failed POST /app attempts. */
-  APP_TOKEN_THROTTLE: DurableObjectNamespace<AppTokenThrottle>;
-  /** Static files from `public/`. */
-  ASSETS: Fetcher;
+export type Env = Omit<Cloudflare.Env, keyof Settings> & Settings;
+
+/** Secrets and vars, each optional: unset means the default, or, for a secret, "not configured". */
+export interface Settings {
+  /** New sockets per client address (IPv6: per /64), a rate-limiting binding; absent: no limit. */
+  UPGRADE_LIMITER?: RateLimit;
   /** Password a backend presents to `POST /app` to obtain an app token. */
   BACKEND_PASSWORD?: string;
   /** HS256 key for app and session tokens; at least 32 characters. */
@@ -54,8 +53,6 @@ export interface Env {
   RECOVERY_MAX_BYTES?: string;
   /** Most sockets one Durable Object accepts (default 128). */
   MAX_SOCKETS_PER_OBJECT?: string;
-  /** New sockets per client address (IPv6: per /64), a rate-limiting binding; absent: no limit. */
-  UPGRADE_LIMITER?: RateLimit;
   /** "off": skip UPGRADE_LIMITER (for benchmarks that open thousands of sockets from one address). */
   UPGRADE_LIMIT?: string;
   /** STUN server URLs for /ice-servers, comma- or space-separated. */

@@ -3,13 +3,13 @@ import { TokenError } from "../../src/auth/token-error";
 import { signSessionToken, verifyAppToken, verifySessionToken } from "../../src/auth/tokens";
 import { VerifiedSessions } from "../../src/auth/verified-sessions";
 import type { Outcome } from "../../src/protocol/events";
+import { type ConnectionState, newConnection } from "../../src/signaling/connection-state";
 import type { KvStore } from "../../src/signaling/kv-store";
 import { applyMembership } from "../../src/signaling/membership";
 import type { RoomGateway } from "../../src/signaling/room-requests";
 import { applyRoomAction } from "../../src/signaling/room-rules";
 import type { Peer } from "../../src/signaling/room-store";
 import { routeEvent, type SignalingServices } from "../../src/signaling/router";
-import { type ConnectionState, newConnection } from "../../src/socket/connection-state";
 import { placementFromQuery } from "../../src/socket/placement";
 import { NODE_SETTINGS } from "./settings";
 

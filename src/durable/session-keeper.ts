@@ -1,6 +1,6 @@
+import type { ConnectionState } from "../signaling/connection-state";
 import { applyMembership } from "../signaling/membership";
 import type { MembershipChange } from "../signaling/room-rules";
-import type { ConnectionState } from "../socket/connection-state";
 import { EventLog, type EventLogLimits, type LoggedEvent, newPid, pidHome, withOffset } from "../socket/recovery";
 import { log } from "./log";
 import type { SessionStore, StoredSession } from "./session-store";

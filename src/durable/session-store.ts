@@ -1,4 +1,4 @@
-import type { ConnectionState } from "../socket/connection-state";
+import type { ConnectionState } from "../signaling/connection-state";
 import type { LoggedEvent } from "../socket/recovery";
 
 /** A recoverable session as storage holds it. */

@@ -2,8 +2,8 @@ import * as v from "valibot";
 import { TokenError } from "../auth/token-error";
 import { failure, refusal, success } from "../protocol/errors";
 import type { Json, Refusal } from "../protocol/events";
-import type { EventResult } from "../socket/connection";
-import type { ConnectionState } from "../socket/connection-state";
+import type { ConnectionState } from "./connection-state";
+import type { EventResult } from "./event-result";
 import { jsonBytesExceed } from "./json-size";
 
 /** What `auth-request` needs besides the request. */

@@ -1,4 +1,4 @@
-import type { ConnectionState } from "../socket/connection-state";
+import type { ConnectionState } from "./connection-state";
 import type { MembershipChange } from "./room-rules";
 
 /**

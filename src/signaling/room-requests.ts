@@ -1,8 +1,8 @@
 import { TokenError } from "../auth/token-error";
 import { failure, refusal, type SignalingErrorCode } from "../protocol/errors";
 import type { Outcome, ServerEventName } from "../protocol/events";
-import type { EventResult } from "../socket/connection";
-import type { ConnectionState } from "../socket/connection-state";
+import type { ConnectionState } from "./connection-state";
+import type { EventResult } from "./event-result";
 import { jsonBytesExceed } from "./json-size";
 import { applyMembership } from "./membership";
 import { parseRequest, ROOM_REQUESTS } from "./requests";

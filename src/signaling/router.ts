@@ -1,7 +1,7 @@
 import { failure, refusal } from "../protocol/errors";
-import type { EventResult, IncomingEvent } from "../socket/connection";
-import type { ConnectionState } from "../socket/connection-state";
 import { type AuthServices, authRequest } from "./auth-request";
+import type { ConnectionState } from "./connection-state";
+import type { EventResult, IncomingEvent } from "./event-result";
 import { isRoomEvent, type RoomRequestServices, roomRequest } from "./room-requests";
 
 /** Everything the signaling events need from their host. */

@@ -1,4 +1,4 @@
-import type { ConnectionState } from "./connection-state";
+import type { ConnectionState } from "../signaling/connection-state";
 
 /**
  * A socket must pass `auth-request` within `AUTH_TIMEOUT_MS` of opening, or

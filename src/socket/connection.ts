@@ -1,7 +1,7 @@
 import { TokenError, type TokenErrorCode } from "../auth/token-error";
 import { decodeEngineFrame, encodeEngineMessage, encodeEnginePong } from "../protocol/engine-io";
 import { failure, refusal, refusalBecause, SIGNALING_ERRORS } from "../protocol/errors";
-import type { Outcome, Refusal, ServerEventName } from "../protocol/events";
+import type { Refusal } from "../protocol/events";
 import {
   type ClientPacket,
   decodeClientPacket,
@@ -13,33 +13,12 @@ import {
 } from "../protocol/socket-io";
 import { utf8BytesExceed } from "../protocol/utf8-size";
 import { isClientEvent, refusalEventOf } from "../signaling/client-events";
-import type { ConnectionState } from "./connection-state";
+import type { ConnectionState } from "../signaling/connection-state";
+import type { EventResult, IncomingEvent, StateUpdate } from "../signaling/event-result";
 
 /** WebSocket close codes this layer uses (RFC 6455, section 7.4.1). */
 export const CLOSE_NORMAL = 1000;
 export const CLOSE_MESSAGE_TOO_BIG = 1009;
-
-/**
- * A change to a connection's state, applied to the state as it is when the
- * change is written: other work (a room admitting this peer, say) may have
- * changed it while the handler awaited.
- */
-export type StateUpdate = (current: ConnectionState) => ConnectionState;
-
-/** What one event handler decided: events for this connection, the ack's outcome, a state change. */
-export interface EventResult {
-  emit: Array<[ServerEventName, unknown]>;
-  outcome: Outcome;
-  update?: StateUpdate;
-  /** The events and outcome are not known yet: these are, when this settles (and `emit`/`outcome` are ignored). */
-  later?: Promise<EventResult>;
-}
-
-/** An event from a connected client, with untrusted arguments. */
-export interface IncomingEvent {
-  name: string;
-  args: unknown[];
-}
 
 /** What the connection layer needs from the outside world. */
 export interface ConnectionContext {

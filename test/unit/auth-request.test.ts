@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { signAppToken, signSessionToken, verifyAppToken, verifySessionToken } from "../../src/auth/tokens";
 import { type AuthServices, authRequest } from "../../src/signaling/auth-request";
-import { newConnection } from "../../src/socket/connection-state";
+import { newConnection } from "../../src/signaling/connection-state";
 
 const secret = "auth-request-test-secret-0123456789abc";
 const services: AuthServices = {

@@ -2,9 +2,9 @@ import { describe, expect, it, vi } from "vitest";
 import { TokenError } from "../../src/auth/token-error";
 import { signAppToken, signSessionToken, verifyAppToken } from "../../src/auth/tokens";
 import { SOCKET_DEFAULTS } from "../../src/config";
+import { type ConnectionState, newConnection } from "../../src/signaling/connection-state";
 import { routeEvent } from "../../src/signaling/router";
 import { type ConnectionContext, handleFrame } from "../../src/socket/connection";
-import { type ConnectionState, newConnection } from "../../src/socket/connection-state";
 
 const secret = "connection-test-secret-0123456789abcdef";
 const fresh = (app: string | null = null): ConnectionState =>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { type ConnectionState, newConnection } from "../../src/signaling/connection-state";
 import { applyMembership } from "../../src/signaling/membership";
 import type { MembershipChange } from "../../src/signaling/room-rules";
-import { type ConnectionState, newConnection } from "../../src/socket/connection-state";
 
 const state = (rooms: string[], requested: string[]): ConnectionState => ({
   ...newConnection({ engineId: "e", socketId: "sock-1", openedAt: 0, app: "demo" }),

@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 import { signSessionToken, verifySessionToken } from "../../src/auth/tokens";
+import { type ConnectionState, newConnection } from "../../src/signaling/connection-state";
 import type { RoomReply, RoomRequestServices } from "../../src/signaling/room-requests";
 import { roomRequest } from "../../src/signaling/room-requests";
-import { type ConnectionState, newConnection } from "../../src/socket/connection-state";
 
 const secret = "room-requests-test-secret-0123456789ab";
 const t0 = new Date("2026-03-01T00:00:00Z");

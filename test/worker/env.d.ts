@@ -1,8 +1,0 @@
-import type { Env as WorkerEnv } from "../../src/env";
-
-// Types `env` from "cloudflare:test" as the worker's own bindings.
-declare global {
-  namespace Cloudflare {
-    interface Env extends WorkerEnv {}
-  }
-}

@@ -3,9 +3,7 @@ import { signSessionToken, verifyAppToken, verifySessionToken } from "../auth/to
 import { VerifiedSessions } from "../auth/verified-sessions";
 import { readSocketConfig, readTokenSecret, type SocketConfig } from "../config";
 import type { Env } from "../env";
-import { ENGINE_NOOP, ENGINE_PING, ENGINE_PONG, encodeEngineMessage, encodeOpenPacket } from "../protocol/engine-io";
-import { failure, refusal } from "../protocol/errors";
-import { ackIdOf, encodeAck, encodeEvent } from "../protocol/socket-io";
+import { ENGINE_NOOP, ENGINE_PING, ENGINE_PONG, encodeOpenPacket } from "../protocol/engine-io";
 import { type ConnectionState, newConnection } from "../signaling/connection-state";
 import { applyMembership } from "../signaling/membership";
 import type { RoomAction } from "../signaling/room-rules";
@@ -15,13 +13,12 @@ import { authDeadline, authOverdue, CLOSE_AUTH_TIMEOUT } from "../socket/auth-de
 import { type ConnectionContext, type FrameResult, handleFrame } from "../socket/connection";
 import { CLOSE_PING_TIMEOUT, heartbeatDue, missedPong } from "../socket/heartbeat";
 import { randomId } from "../socket/ids";
-import { LogQuota } from "../socket/log-quota";
 import { placementFromQuery } from "../socket/placement";
-import { REFUSAL_WINDOW_MS, TokenBucket } from "../socket/rate-limit";
 import { wantsRecovery } from "../socket/recovery";
 import { CachedKvStore } from "./cached-kv-store";
 import { Connections } from "./connections";
 import type { OutgoingFrame } from "./delivery";
+import { FloodGuard } from "./flood-guard";
 import { KeyedQueue } from "./keyed-queue";
 import { log } from "./log";
 import { type AuthorityReply, RoomAuthority } from "./room-authority";
@@ -40,19 +37,10 @@ const CLOSE_POLICY_VIOLATION = 1008;
  * (1009), which a reconnect would only repeat.
  */
 const ENDS_SESSION = new Set([1000, 1008, 1009]);
-/** Refusals logged one by one per socket and window; the rest are counted in its close line. */
-const LOGGED_REFUSALS = 5;
-
 /** The RPC methods by which objects hand recoverable sessions to each other. */
 interface SessionRpc {
   claimSession(claim: Claim, newHome: string): Promise<HandedSession | null>;
   sessionEnded(pid: string): Promise<void>;
-}
-
-/** What an object keeps in memory per socket: its rate limit and its log quota. */
-interface SocketGuard {
-  bucket: TokenBucket;
-  logs: LogQuota;
 }
 
 /**
@@ -71,8 +59,11 @@ export class Room extends DurableObject<Env> {
   readonly #self = this.ctx.id.toString();
   /** Frames of one socket are handled in order, one at a time; sockets do not wait for each other. */
   readonly #queues = new KeyedQueue();
-  /** Rate limits and log quotas, in memory: a hibernated object had idle sockets, whose buckets would be full anyway. */
-  readonly #guards = new Map<string, SocketGuard>();
+  /** Rate limits and log quotas per socket. */
+  readonly #guard = new FloodGuard(() => {
+    const config = this.#config();
+    return { rate: config.rateLimitPerSecond, capacity: config.rateLimitBurst };
+  });
   /** Connection state, in memory and in each socket's attachment. */
   readonly #connections = new Connections();
   /**
@@ -366,8 +357,7 @@ export class Room extends DurableObject<Env> {
   }
 
   #logRefusal(tag: string, socketId: string, refused: { event?: string; code: string }): void {
-    if (this.#guardOf(tag).logs.take(Date.now()))
-      log("refusal", { object: this.#name(), socket: socketId, ...refused });
+    if (this.#guard.mayLog(tag, Date.now())) log("refusal", { object: this.#name(), socket: socketId, ...refused });
   }
 
   /** Sends a frame to a socket: an event to a recoverable session gets its offset and is logged. */
@@ -383,49 +373,25 @@ export class Room extends DurableObject<Env> {
     return after;
   }
 
-  /**
-   * Spends a token for this frame. The first refusals of a window are
-   * answered (with the ack, if the frame asked for one); later ones are
-   * dropped without a word; a flood is closed.
-   */
-  #withinRateLimit(ws: WebSocket, socketId: string, message: string | ArrayBuffer): boolean {
-    const guard = this.#guardOf(socketId);
-    const verdict = guard.bucket.take(Date.now());
-    if (verdict === "allow") return true;
-    if (verdict === "drop") return false;
-    if (verdict === "close") {
+  /** Rate limits each frame: answers the first refusals, drops the rest, closes a flood. */
+  #withinRateLimit(ws: WebSocket, tag: string, message: string | ArrayBuffer): boolean {
+    const verdict = this.#guard.admit(tag, message, Date.now());
+    if (verdict.kind === "admit") return true;
+    if (verdict.kind === "refuse") {
+      const state = this.#connections.read(ws, tag);
+      if (state) this.#send(ws, state, verdict.answer);
+    } else if (verdict.kind === "close") {
+      const socket = this.#connections.read(ws, tag)?.socketId ?? tag;
       log("refusal", {
         object: this.#name(),
-        socket: socketId,
+        socket,
         code: "ERR_RATE_LIMITED",
         action: "closed",
-        refused: guard.bucket.refusedInWindow,
+        refused: verdict.refused,
       });
-      void this.#serially(socketId, () => this.#drop(ws, socketId, CLOSE_POLICY_VIOLATION, "rate limit exceeded"));
-      return false;
+      void this.#serially(tag, () => this.#drop(ws, tag, CLOSE_POLICY_VIOLATION, "rate limit exceeded"));
     }
-    const error = refusal("ERR_RATE_LIMITED");
-    const ackId = typeof message === "string" ? ackIdOf(message) : undefined;
-    const state = this.#connections.read(ws, socketId);
-    const frame =
-      ackId !== undefined
-        ? encodeEngineMessage(encodeAck(ackId, failure(error)))
-        : encodeEngineMessage(encodeEvent("signaling-error", error));
-    if (state) this.#send(ws, state, frame);
     return false;
-  }
-
-  #guardOf(socketId: string): SocketGuard {
-    let guard = this.#guards.get(socketId);
-    if (!guard) {
-      const config = this.#config();
-      guard = {
-        bucket: new TokenBucket({ rate: config.rateLimitPerSecond, capacity: config.rateLimitBurst }, Date.now()),
-        logs: new LogQuota(LOGGED_REFUSALS, REFUSAL_WINDOW_MS),
-      };
-      this.#guards.set(socketId, guard);
-    }
-    return guard;
   }
 
   #context(config: SocketConfig, ws: WebSocket, socketId: string): ConnectionContext {
@@ -659,15 +625,14 @@ export class Room extends DurableObject<Env> {
 
   /** Forgets what memory held for the socket, and logs its close: once per socket. */
   #closed(tag: string, state: ConnectionState | null, code: number, reason: string): void {
-    const guard = this.#guards.get(tag);
-    this.#guards.delete(tag);
+    const unlogged = this.#guard.forget(tag);
     const socket = state?.socketId ?? tag;
     this.#sessions.forget(socket);
     this.#adopted?.delete(socket);
     this.#sockets.delete(socket);
     const fields: Record<string, unknown> = { object: this.#name(), socket, code, reason };
     if (state) fields.seconds = Math.round((Date.now() - state.openedAt) / 1000);
-    if (guard?.logs.held) fields.unloggedRefusals = guard.logs.held;
+    if (unlogged > 0) fields.unloggedRefusals = unlogged;
     log("socket-close", fields);
   }
 

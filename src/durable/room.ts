@@ -9,9 +9,9 @@ import { applyMembership } from "../signaling/membership";
 import type { RoomAction } from "../signaling/room-rules";
 import type { Peer, RoomRef } from "../signaling/room-store";
 import { routeEvent } from "../signaling/router";
-import { authDeadline, authOverdue, CLOSE_AUTH_TIMEOUT } from "../socket/auth-deadline";
+import { authDeadline, CLOSE_AUTH_TIMEOUT } from "../socket/auth-deadline";
 import { type ConnectionContext, type FrameResult, handleFrame } from "../socket/connection";
-import { CLOSE_PING_TIMEOUT, heartbeatDue, missedPong } from "../socket/heartbeat";
+import { CLOSE_PING_TIMEOUT, heartbeatDue, judgeSocket } from "../socket/heartbeat";
 import { randomId } from "../socket/ids";
 import { placementFromQuery } from "../socket/placement";
 import { wantsRecovery } from "../socket/recovery";
@@ -516,19 +516,26 @@ export class Room extends DurableObject<Env> {
         continue;
       }
       if (this.#closedHere.has(tag)) continue;
-      if (authOverdue(state, config.authTimeout, now)) {
+      // The runtime answers most pongs itself and says when; the object saw the others.
+      const autoPong = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? -1;
+      const lastPongAt = Math.max(autoPong, state.lastPongAt ?? -1);
+      const verdict = judgeSocket(
+        {
+          openedAt: state.openedAt,
+          authenticated: state.authenticated,
+          lastPongAt: lastPongAt < 0 ? null : lastPongAt,
+        },
+        { now, lastPingAt, pingDue, authTimeout: config.authTimeout },
+      );
+      if (verdict === "close-auth-timeout") {
         await this.#serially(tag, () => this.#drop(ws, tag, CLOSE_AUTH_TIMEOUT, "auth timeout"));
         continue;
       }
-      if (pingDue) {
-        const autoPong = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? -1;
-        const lastPongAt = Math.max(autoPong, state.lastPongAt ?? -1);
-        if (missedPong({ openedAt: state.openedAt, lastPongAt: lastPongAt < 0 ? null : lastPongAt }, lastPingAt)) {
-          await this.#serially(tag, () => this.#drop(ws, tag, CLOSE_PING_TIMEOUT, "ping timeout"));
-          continue;
-        }
-        if (!sendQuietly(ws, ENGINE_PING)) continue;
+      if (verdict === "close-ping-timeout") {
+        await this.#serially(tag, () => this.#drop(ws, tag, CLOSE_PING_TIMEOUT, "ping timeout"));
+        continue;
       }
+      if (verdict === "ping" && !sendQuietly(ws, ENGINE_PING)) continue;
       live++;
       const deadline = authDeadline(state, config.authTimeout);
       if (deadline !== null && (nextDeadline === null || deadline < nextDeadline)) nextDeadline = deadline;

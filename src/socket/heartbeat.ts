@@ -1,3 +1,5 @@
+import { authOverdue } from "./auth-deadline";
+
 /**
  * Engine.IO heartbeats across hibernation, decided in pure code.
  *
@@ -44,4 +46,25 @@ export function missedPong(socket: PongEvidence, lastPingAt: number | null): boo
  */
 export function heartbeatDue(lastPingAt: number | null, now: number, pingTimeout: number): boolean {
   return lastPingAt === null || now - lastPingAt >= pingTimeout;
+}
+
+/** What the sweep of an alarm does with one socket. */
+export type SweepVerdict = "close-auth-timeout" | "close-ping-timeout" | "ping" | "keep";
+
+/**
+ * Judges one socket at an alarm: past its auth deadline, it is closed; when
+ * a ping is due, one that missed the previous ping is closed and the others
+ * are pinged; otherwise (an early alarm) it is kept as it is.
+ *
+ * @example
+ * judgeSocket({ openedAt: 0, authenticated: true, lastPongAt: 500 }, { now: 61_000, lastPingAt: 1_000, pingDue: true, authTimeout: 30_000 });
+ * // "close-ping-timeout": its last pong predates the last ping
+ */
+export function judgeSocket(
+  socket: { openedAt: number; authenticated: boolean; lastPongAt: number | null },
+  at: { now: number; lastPingAt: number | null; pingDue: boolean; authTimeout: number },
+): SweepVerdict {
+  if (authOverdue(socket, at.authTimeout, at.now)) return "close-auth-timeout";
+  if (!at.pingDue) return "keep";
+  return missedPong(socket, at.lastPingAt) ? "close-ping-timeout" : "ping";
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { heartbeatDue, missedPong } from "../../src/socket/heartbeat";
+import { heartbeatDue, judgeSocket, missedPong } from "../../src/socket/heartbeat";
 
 describe("missedPong", () => {
   const ping = 10_000;
@@ -25,5 +25,44 @@ describe("heartbeatDue", () => {
     ["at the regular interval", 1_000, 61_000, true],
   ])("%s", (_label, lastPingAt, now, due) => {
     expect(heartbeatDue(lastPingAt, now, 30_000)).toBe(due);
+  });
+});
+
+describe("judgeSocket", () => {
+  const at = { now: 70_000, lastPingAt: 10_000, pingDue: true, authTimeout: 30_000 };
+  it.each([
+    [
+      "never authenticated, past its deadline",
+      { openedAt: 0, authenticated: false, lastPongAt: 10_001 },
+      at,
+      "close-auth-timeout",
+    ],
+    ["authenticated, answered the last ping", { openedAt: 0, authenticated: true, lastPongAt: 10_001 }, at, "ping"],
+    [
+      "authenticated, missed the last ping",
+      { openedAt: 0, authenticated: true, lastPongAt: 9_000 },
+      at,
+      "close-ping-timeout",
+    ],
+    [
+      "missed the ping, but the alarm is early",
+      { openedAt: 0, authenticated: true, lastPongAt: 9_000 },
+      { ...at, pingDue: false },
+      "keep",
+    ],
+    [
+      "new, before its deadline, at an early alarm",
+      { openedAt: 60_000, authenticated: false, lastPongAt: null },
+      { ...at, pingDue: false },
+      "keep",
+    ],
+    [
+      "past its deadline, even at an early alarm",
+      { openedAt: 0, authenticated: false, lastPongAt: null },
+      { ...at, pingDue: false },
+      "close-auth-timeout",
+    ],
+  ] as const)("%s: %s", (_label, socket, when, verdict) => {
+    expect(judgeSocket(socket, when)).toBe(verdict);
   });
 });

@@ -44,7 +44,9 @@ interface SessionRpc {
 }
 
 /**
- * A Durable Object with two roles, often both at once:
+ * The one Durable Object class (named `Room` for the binding `ROOMS`; a rename
+ * would need a `renamed_classes` migration). Each object has two roles, often
+ * both at once:
  * - it **hosts sockets**: those that named this room when connecting, or the
  *   one socket that named no room and got this object to itself;
  * - it **is a room** (src/durable/room-authority.ts): authoritative, in its
@@ -56,7 +58,8 @@ interface SessionRpc {
  * code in socket/ and signaling/; nothing a peer sends may throw out of them.
  */
 export class Room extends DurableObject<Env> {
-  readonly #self = this.ctx.id.toString();
+  /** This object's id, which rooms and rosters call the `home` of the sockets it holds. */
+  readonly #home = this.ctx.id.toString();
   /** Frames of one socket are handled in order, one at a time; sockets do not wait for each other. */
   readonly #queues = new KeyedQueue();
   /** Rate limits and log quotas per socket. */
@@ -103,7 +106,7 @@ export class Room extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(ENGINE_PONG, ENGINE_NOOP));
     this.#room = new RoomAuthority({
       env,
-      self: this.#self,
+      self: this.#home,
       kv: () => this.#kv(),
       limits: () => {
         const config = this.#config();
@@ -115,10 +118,10 @@ export class Room extends DurableObject<Env> {
       presentHere: (ids) => this.#presentHere(ids),
       waitUntil: (work) => this.ctx.waitUntil(work),
       wakeBy: (at) => this.#wakeBy(at),
-      name: () => this.#name(),
+      name: () => this.#label(),
     });
     this.#gateway = new RoomsGateway({
-      self: this.#self,
+      self: this.#home,
       isSelf: (id) => id.equals(this.ctx.id),
       idFromName: (name) => this.env.ROOMS.idFromName(name),
       stub: (id) => (typeof id === "string" ? this.#stubOf(id) : this.env.ROOMS.get(id)) as unknown as RoomObjectRpc,
@@ -129,11 +132,11 @@ export class Room extends DurableObject<Env> {
         return state?.rooms.includes(ref.room) ?? false;
       },
       relayHere: (ref, to, frame) => this.#relayHere(ref, to, frame),
-      name: () => this.#name(),
+      name: () => this.#label(),
     });
     const config = this.#config();
     this.#keeper = new SessionKeeper({
-      self: this.#self,
+      self: this.#home,
       store: () => this.#recoveryStore(),
       window: config.recoveryWindow,
       limits: { maxEvents: config.recoveryMaxEvents, maxBytes: config.recoveryMaxBytes },
@@ -148,7 +151,7 @@ export class Room extends DurableObject<Env> {
       endedAt: async (home, pid) => (this.#stubOf(home) as unknown as SessionRpc).sessionEnded(pid),
       wakeBy: (at) => this.#wakeBy(at),
     });
-    if (env.LOG_WAKES === "true") log("object-start", { object: this.#name() });
+    if (env.LOG_WAKES === "true") log("object-start", { object: this.#label() });
   }
 
   // ---- sockets ---------------------------------------------------------
@@ -160,7 +163,7 @@ export class Room extends DurableObject<Env> {
     if (!placement.ok) return Response.json(placement.error, { status: 400 });
     const config = this.#config();
     if (this.ctx.getWebSockets().length >= config.maxSocketsPerObject) {
-      log("socket-refused", { object: this.#name(), reason: "ERR_TOO_MANY_SOCKETS" });
+      log("socket-refused", { object: this.#label(), reason: "ERR_TOO_MANY_SOCKETS" });
       return Response.json(
         {
           code: 4,
@@ -193,7 +196,7 @@ export class Room extends DurableObject<Env> {
         maxPayload: config.maxFrameBytes,
       }),
     );
-    log("socket-open", { object: this.#name(), socket: state.socketId, placement: placement.placement.kind });
+    log("socket-open", { object: this.#label(), socket: state.socketId, placement: placement.placement.kind });
     // The alarm closes the socket if it has not authenticated by then. Unconfirmed: the
     // upgrade's answer need not wait for this write to be durable (waiting cost the upgrade
     // 7-9 ms locally); a write that fails resets the object, as any storage failure does.
@@ -227,7 +230,7 @@ export class Room extends DurableObject<Env> {
     const tag = this.#tagOf(ws) ?? "";
     // An error on a socket already closed is the teardown of a gone peer, not news.
     if (this.#closedHere.has(tag)) return;
-    console.warn(`[${this.#name()}] websocket error:`, error);
+    console.warn(`[${this.#label()}] websocket error:`, error);
     await this.#serially(tag, () => this.#drop(ws, tag, CLOSE_INTERNAL_ERROR, "websocket error"));
   }
 
@@ -342,7 +345,7 @@ export class Room extends DurableObject<Env> {
     } catch (error) {
       // Only a bug or a misconfiguration gets here; the peer's socket is
       // closed, every other socket of this object carries on.
-      console.error(`[${this.#name()}] socket ${state.socketId}:`, error);
+      console.error(`[${this.#label()}] socket ${state.socketId}:`, error);
       await this.#drop(ws, tag, CLOSE_INTERNAL_ERROR, "internal error");
     }
   }
@@ -357,7 +360,7 @@ export class Room extends DurableObject<Env> {
   }
 
   #logRefusal(tag: string, socketId: string, refused: { event?: string; code: string }): void {
-    if (this.#guard.mayLog(tag, Date.now())) log("refusal", { object: this.#name(), socket: socketId, ...refused });
+    if (this.#guard.mayLog(tag, Date.now())) log("refusal", { object: this.#label(), socket: socketId, ...refused });
   }
 
   /** Sends a frame to a socket: an event to a recoverable session gets its offset and is logged. */
@@ -383,7 +386,7 @@ export class Room extends DurableObject<Env> {
     } else if (verdict.kind === "close") {
       const socket = this.#connections.read(ws, tag)?.socketId ?? tag;
       log("refusal", {
-        object: this.#name(),
+        object: this.#label(),
         socket,
         code: "ERR_RATE_LIMITED",
         action: "closed",
@@ -405,7 +408,7 @@ export class Room extends DurableObject<Env> {
           maxPeerinfoBytes: config.maxPeerinfoBytes,
           maxPayloadBytes: config.maxPayloadBytes,
           maxRoomsPerSocket: config.maxRoomsPerSocket,
-          home: this.#self,
+          home: this.#home,
           rooms: this.#gateway,
           newRoomName: () => crypto.randomUUID(),
           verifyAppToken: (token) => verifyAppToken(secret(), token),
@@ -491,7 +494,7 @@ export class Room extends DurableObject<Env> {
       try {
         missing.push(...(await this.#stubOf(home).deliver(ref, items, roster)));
       } catch (error) {
-        console.error(`[${this.#name()}] passing on to ${home} failed:`, error);
+        console.error(`[${this.#label()}] passing on to ${home} failed:`, error);
       }
     }
     return missing;
@@ -557,20 +560,20 @@ export class Room extends DurableObject<Env> {
     try {
       this.#update(ws, tag, (current) => ({ ...current, rooms: [], requested: [] }));
     } catch (error) {
-      console.error(`[${this.#name()}] socket ${state.socketId}: clearing its rooms failed:`, error);
+      console.error(`[${this.#label()}] socket ${state.socketId}: clearing its rooms failed:`, error);
     }
   }
 
   /** A session's peer leaves its rooms and withdraws its requests, as if it disconnected. Never throws. */
   async #leaveRooms(state: ConnectionState): Promise<void> {
     if (!state.app) return;
-    const actor: Peer = { id: state.socketId, home: this.#self, peerinfo: state.peerinfo };
+    const actor: Peer = { id: state.socketId, home: this.#home, peerinfo: state.peerinfo };
     for (const room of new Set([...state.rooms, ...state.requested])) {
       try {
         await this.#gateway.request({ app: state.app, room }, actor, { kind: "drop" });
       } catch (error) {
         // The room's audit lets the peer go later.
-        console.error(`[${this.#name()}] leaving a room failed:`, error);
+        console.error(`[${this.#label()}] leaving a room failed:`, error);
       }
     }
   }
@@ -578,10 +581,10 @@ export class Room extends DurableObject<Env> {
   /** A recovered session's socket lives here now: its rooms send its events here. */
   async #rehome(state: ConnectionState): Promise<void> {
     if (!state.app) return;
-    const actor: Peer = { id: state.socketId, home: this.#self, peerinfo: state.peerinfo };
+    const actor: Peer = { id: state.socketId, home: this.#home, peerinfo: state.peerinfo };
     for (const room of new Set([...state.rooms, ...state.requested])) {
       const reply = await this.#gateway.request({ app: state.app, room }, actor, { kind: "rehome" });
-      if (!reply.outcome.ok) console.warn(`[${this.#name()}] rehoming in a room failed: ${reply.outcome.error.code}`);
+      if (!reply.outcome.ok) console.warn(`[${this.#label()}] rehoming in a room failed: ${reply.outcome.error.code}`);
     }
   }
 
@@ -637,7 +640,7 @@ export class Room extends DurableObject<Env> {
     this.#sessions.forget(socket);
     this.#adopted?.delete(socket);
     this.#sockets.delete(socket);
-    const fields: Record<string, unknown> = { object: this.#name(), socket, code, reason };
+    const fields: Record<string, unknown> = { object: this.#label(), socket, code, reason };
     if (state) fields.seconds = Math.round((Date.now() - state.openedAt) / 1000);
     if (unlogged > 0) fields.unloggedRefusals = unlogged;
     log("socket-close", fields);
@@ -724,11 +727,12 @@ export class Room extends DurableObject<Env> {
 
   /** Opt-in (`LOG_WAKES=true`): one line per wake, for measuring idle cost. */
   #countWake(kind: "message" | "alarm" | "rpc"): void {
-    if (this.env.LOG_WAKES === "true") log("wake", { object: this.#name(), kind });
+    if (this.env.LOG_WAKES === "true") log("wake", { object: this.#label(), kind });
   }
 
-  #name(): string {
-    return this.ctx.id.name ?? this.#self;
+  /** How logs name this object: its room's name when it has one, else its id. */
+  #label(): string {
+    return this.ctx.id.name ?? this.#home;
   }
 }
 

@@ -8,7 +8,7 @@ import { type ConnectionState, newConnection } from "../signaling/connection-sta
 import { applyMembership } from "../signaling/membership";
 import type { RoomAction } from "../signaling/room-rules";
 import type { Peer, RoomRef } from "../signaling/room-store";
-import { routeEvent } from "../signaling/router";
+import { routeEvent, type SignalingServices } from "../signaling/router";
 import { authDeadline, CLOSE_AUTH_TIMEOUT } from "../socket/auth-deadline";
 import { type ConnectionContext, type FrameResult, handleFrame } from "../socket/connection";
 import { CLOSE_PING_TIMEOUT, heartbeatDue, judgeSocket } from "../socket/heartbeat";
@@ -83,6 +83,8 @@ export class Room extends DurableObject<Env> {
   /** When the alarm is set for (null: none), once known: saves a storage read per socket opened and per request that needs upkeep. */
   #alarmAt: number | null | undefined;
   #settings: SocketConfig | undefined;
+  /** What the signaling events need, built once per instance (it depends on nothing per socket). */
+  #services: SignalingServices | undefined;
   readonly #room: RoomAuthority;
   /** Recoverable sessions: event logs of connected ones, and dropped ones waiting for their clients. */
   readonly #keeper: SessionKeeper;
@@ -397,30 +399,20 @@ export class Room extends DurableObject<Env> {
     return false;
   }
 
-  #context(config: SocketConfig, ws: WebSocket, socketId: string): ConnectionContext {
-    const secret = () => readTokenSecret(this.env);
+  /**
+   * What the connection layer needs for one socket's frame. The signaling
+   * services are the same for every frame and built once per instance;
+   * only the disconnect hand-off is the socket's own.
+   */
+  #context(config: SocketConfig, ws: WebSocket, tag: string): ConnectionContext {
+    const services = this.#signalingServices(config);
     return {
       maxPayload: config.maxFrameBytes,
-      now: () => Date.now(),
-      verifyAppToken: (token) => verifyAppToken(secret(), token),
-      handleEvent: (state, event) =>
-        routeEvent(state, event, {
-          maxPeerinfoBytes: config.maxPeerinfoBytes,
-          maxPayloadBytes: config.maxPayloadBytes,
-          maxRoomsPerSocket: config.maxRoomsPerSocket,
-          home: this.#home,
-          rooms: this.#gateway,
-          newRoomName: () => crypto.randomUUID(),
-          verifyAppToken: (token) => verifyAppToken(secret(), token),
-          verifySessionToken: (token, binding) =>
-            this.#sessions.check(binding.connection, token, Date.now(), () =>
-              verifySessionToken(secret(), token, binding),
-            ),
-          signSessionToken: (binding) =>
-            signSessionToken(secret(), { ...binding, lifetimeSeconds: config.tokenLifetimeSeconds }),
-        }),
+      now: Date.now,
+      verifyAppToken: services.verifyAppToken,
+      handleEvent: (state, event) => routeEvent(state, event, services),
       handleDisconnect: async (state) => {
-        await this.#leaveAll(ws, socketId);
+        await this.#leaveAll(ws, tag);
         if (state.recovery) await this.#keeper.end(state);
       },
       newPid: () => this.#keeper.newPid(),
@@ -429,6 +421,25 @@ export class Room extends DurableObject<Env> {
         return handed ? { state: handed.state, missed: handed.missed } : null;
       },
     };
+  }
+
+  #signalingServices(config: SocketConfig): SignalingServices {
+    if (this.#services) return this.#services;
+    const secret = () => readTokenSecret(this.env);
+    this.#services = {
+      maxPeerinfoBytes: config.maxPeerinfoBytes,
+      maxPayloadBytes: config.maxPayloadBytes,
+      maxRoomsPerSocket: config.maxRoomsPerSocket,
+      home: this.#home,
+      rooms: this.#gateway,
+      newRoomName: () => crypto.randomUUID(),
+      verifyAppToken: (token) => verifyAppToken(secret(), token),
+      verifySessionToken: (token, binding) =>
+        this.#sessions.check(binding.connection, token, Date.now(), () => verifySessionToken(secret(), token, binding)),
+      signSessionToken: (binding) =>
+        signSessionToken(secret(), { ...binding, lifetimeSeconds: config.tokenLifetimeSeconds }),
+    };
+    return this.#services;
   }
 
   /**
@@ -444,10 +455,7 @@ export class Room extends DurableObject<Env> {
       if (receiver?.app !== ref.app || !receiver.rooms.includes(ref.room)) return false;
       return this.#send(ws, receiver, frame);
     }
-    const kept = this.#recoveryStore().bySocket(to);
-    if (kept && kept.state.app === ref.app && kept.state.rooms.includes(ref.room)) {
-      return this.#keeper.keep(to, frame);
-    }
+    if (await this.#keeper.keepRelay(ref, to, frame)) return true;
     const movedTo = this.#keeper.movedTo(to);
     return movedTo ? this.#stubOf(movedTo).relay(ref, to, frame) : false;
   }

@@ -1,6 +1,7 @@
 import type { ConnectionState } from "../signaling/connection-state";
 import { applyMembership } from "../signaling/membership";
 import type { MembershipChange } from "../signaling/room-rules";
+import type { RoomRef } from "../signaling/room-store";
 import { EventLog, type EventLogLimits, type LoggedEvent, newPid, pidHome, withOffset } from "../socket/recovery";
 import { log } from "./log";
 import type { SessionStore, StoredSession } from "./session-store";
@@ -122,20 +123,36 @@ export class SessionKeeper {
    * bounds: then it ends, and the room learns it left.
    */
   async keep(socketId: string, frame: string, room?: string, change?: MembershipChange): Promise<boolean> {
-    const store = this.host.store();
-    const session = store.bySocket(socketId);
-    if (!session || this.host.connected(socketId)) return false;
-    let state = session.state;
-    if (room !== undefined && change) state = applyMembership(state, room, change);
+    const session = this.#dropped(socketId);
+    if (!session) return false;
+    const state = room !== undefined && change ? applyMembership(session.state, room, change) : session.state;
+    return this.#keepFor(session, state, frame);
+  }
+
+  /** Keeps a relay for a dropped session, if it is a member of the relay's room. */
+  async keepRelay(ref: RoomRef, socketId: string, frame: string): Promise<boolean> {
+    const session = this.#dropped(socketId);
+    if (!session || session.state.app !== ref.app || !session.state.rooms.includes(ref.room)) return false;
+    return this.#keepFor(session, session.state, frame);
+  }
+
+  /** The session of `socketId`, if it was dropped here and waits for its client. */
+  #dropped(socketId: string): StoredSession | null {
+    const session = this.host.store().bySocket(socketId);
+    return session && !this.host.connected(socketId) ? session : null;
+  }
+
+  async #keepFor(session: StoredSession, state: ConnectionState, frame: string): Promise<boolean> {
     const event = { offset: session.next, frame: withOffset(frame, String(session.next)) };
     // The bounds count what it missed since the drop, not the last events sent before it.
     const missedCount = session.missedCount + 1;
     const missedBytes = session.missedBytes + event.frame.length;
     if (missedCount > this.host.limits.maxEvents || missedBytes > this.host.limits.maxBytes) {
-      log("session-overflowed", { socket: socketId, missed: missedCount });
+      log("session-overflowed", { socket: state.socketId, missed: missedCount });
       await this.#endDropped({ ...session, state });
       return false;
     }
+    const store = this.host.store();
     store.addEvent(session.pid, event);
     store.save({ ...session, state, next: session.next + 1, missedCount, missedBytes });
     return true;

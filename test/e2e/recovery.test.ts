@@ -239,6 +239,37 @@ describe("connection state recovery with socket.io-client 4.8", () => {
     expect(away.socket.id).not.toBe(id);
   });
 
+  it("does not recover a connection whose app was not proven at CONNECT (no token in auth, no room in the query)", {
+    timeout: 60_000,
+  }, async () => {
+    const server = await start();
+    const appToken = await fetchAppToken(server.url, APP);
+    const room = "unproven";
+    const owner = await peer(server, appToken, "owner", { recovery: false });
+    const socket = io(server.url, {
+      transports: ["websocket"],
+      forceNew: true,
+      reconnectionDelay: 200,
+      query: { recovery: "1" },
+    });
+    try {
+      await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+      const id = socket.id;
+      const auth = (await socket.emitWithAck("auth-request", appToken)) as { data: { token: string } };
+      await owner.socket.emitWithAck("room-create-request", { auth: owner.session, room });
+      socket.emit("room-join-request", { auth: auth.data.token, room });
+      await owner.next("room-join-request");
+      await owner.socket.emitWithAck("room-join-accept", { auth: owner.session, room, peer_id: id });
+      const back = new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+      (socket.io.engine.transport as unknown as { ws: { _socket: { destroy(): void } } }).ws._socket.destroy();
+      await back;
+      expect(socket.recovered).toBe(false);
+      expect(socket.id).not.toBe(id);
+    } finally {
+      socket.close();
+    }
+  });
+
   it("changes nothing on the wire for clients that do not opt in", async () => {
     const server = await start();
     const appToken = await fetchAppToken(server.url, APP);

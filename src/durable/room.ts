@@ -15,6 +15,7 @@ import { CLOSE_PING_TIMEOUT, heartbeatDue, judgeSocket } from "../socket/heartbe
 import { randomId } from "../socket/ids";
 import { placementFromQuery } from "../socket/placement";
 import { wantsRecovery } from "../socket/recovery";
+import { AlarmSchedule } from "./alarm-schedule";
 import { CachedKvStore } from "./cached-kv-store";
 import { Connections } from "./connections";
 import type { OutgoingFrame } from "./delivery";
@@ -80,8 +81,8 @@ export class Room extends DurableObject<Env> {
   readonly #gateway: RoomsGateway;
   /** The room's state: in memory, written through to SQLite, read from it once per instance. */
   #store: CachedKvStore | undefined;
-  /** When the alarm is set for (null: none), once known: saves a storage read per socket opened and per request that needs upkeep. */
-  #alarmAt: number | null | undefined;
+  /** The object's one alarm: read once per instance, set for the earliest wake any job needs. */
+  readonly #alarms = new AlarmSchedule(this.ctx.storage);
   #settings: SocketConfig | undefined;
   /** What the signaling events need, built once per instance (it depends on nothing per socket). */
   #services: SignalingServices | undefined;
@@ -119,7 +120,7 @@ export class Room extends DurableObject<Env> {
       deliverHere: (ref, frames, roster) => this.#deliverHere(ref, frames, roster),
       presentHere: (ids) => this.#presentHere(ids),
       waitUntil: (work) => this.ctx.waitUntil(work),
-      wakeBy: (at) => this.#wakeBy(at),
+      wakeBy: (at) => this.#alarms.wakeBy(at),
       name: () => this.#label(),
     });
     this.#gateway = new RoomsGateway({
@@ -151,7 +152,7 @@ export class Room extends DurableObject<Env> {
       claimAt: async (home, claim, newHome) =>
         (this.#stubOf(home) as unknown as SessionRpc).claimSession(claim, newHome),
       endedAt: async (home, pid) => (this.#stubOf(home) as unknown as SessionRpc).sessionEnded(pid),
-      wakeBy: (at) => this.#wakeBy(at),
+      wakeBy: (at) => this.#alarms.wakeBy(at),
     });
     if (env.LOG_WAKES === "true") log("object-start", { object: this.#label() });
   }
@@ -199,10 +200,15 @@ export class Room extends DurableObject<Env> {
       }),
     );
     log("socket-open", { object: this.#label(), socket: state.socketId, placement: placement.placement.kind });
-    // The alarm closes the socket if it has not authenticated by then. Unconfirmed: the
-    // upgrade's answer need not wait for this write to be durable (waiting cost the upgrade
-    // 7-9 ms locally); a write that fails resets the object, as any storage failure does.
-    await this.#wakeBy(Math.min(now + config.pingInterval, now + config.authTimeout), true);
+    // The alarm closes the socket if it has not authenticated by then. The upgrade's
+    // answer waits neither for the alarm's read nor for its write to be durable (each
+    // cost the upgrade several ms locally: a fresh object's first storage access opens
+    // its database); a write that fails resets the object, as any storage failure does.
+    this.ctx.waitUntil(
+      this.#alarms
+        .wakeBy(Math.min(now + config.pingInterval, now + config.authTimeout), true)
+        .catch((error) => console.error(`[${this.#label()}] setting the alarm failed:`, error)),
+    );
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -245,24 +251,23 @@ export class Room extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     this.#countWake("alarm");
-    // A running alarm is no longer scheduled.
-    this.#alarmAt = null;
+    this.#alarms.fired();
     const config = this.#config();
     const now = Date.now();
     const nextSweep = await this.#sweep(now, config);
     const nextExpiry = await this.#keeper.sweep(now);
     const room = await this.#room.upkeep(now);
 
-    // `#alarmAt`: work that arrived while this alarm ran (a socket opened) asked for its own wake.
+    // `scheduled`: work that arrived while this alarm ran (a socket opened) asked for its own wake.
     const next = [
       nextSweep,
       nextExpiry,
       room.exists ? now + config.pingInterval : null,
       room.nextExpiry,
-      this.#alarmAt,
+      this.#alarms.scheduled,
     ].filter((at): at is number => at !== null && at !== undefined);
     if (next.length > 0) {
-      await this.#setAlarm(Math.min(...next));
+      await this.#alarms.set(Math.min(...next));
       return;
     }
     // Nothing left: no sockets, no room. Leave nothing behind.
@@ -652,20 +657,6 @@ export class Room extends DurableObject<Env> {
     if (state) fields.seconds = Math.round((Date.now() - state.openedAt) / 1000);
     if (unlogged > 0) fields.unloggedRefusals = unlogged;
     log("socket-close", fields);
-  }
-
-  async #setAlarm(at: number): Promise<void> {
-    this.#alarmAt = at;
-    await this.ctx.storage.setAlarm(at);
-  }
-
-  /** Makes sure an alarm fires no later than `at`. */
-  async #wakeBy(at: number, unconfirmed = false): Promise<void> {
-    // Read from storage once per instance; after that this object is the only one that sets it.
-    if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
-    if (this.#alarmAt !== null && this.#alarmAt <= at) return;
-    this.#alarmAt = at;
-    await this.ctx.storage.setAlarm(at, { allowUnconfirmed: unconfirmed });
   }
 
   /**

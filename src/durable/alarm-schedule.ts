@@ -1,0 +1,56 @@
+/**
+ * The object's one alarm, as this instance knows it. The runtime keeps a
+ * single alarm per object; every job that needs a wake (a socket's auth
+ * deadline, the next ping, a join request's expiry, a kept session's end)
+ * asks for one no later than its time, and the earliest wins.
+ *
+ * The time is read from storage once per instance (after that this object
+ * is the only one that sets it), and the read is shared: two jobs asking at
+ * once must not both read "none" and let the later time overwrite the earlier.
+ *
+ * @example
+ * const alarms = new AlarmSchedule(ctx.storage);
+ * await alarms.wakeBy(Date.now() + 30_000);
+ */
+export class AlarmSchedule {
+  /** When the alarm is set for (null: none); undefined until read. */
+  #at: number | null | undefined;
+  #reading: Promise<void> | undefined;
+
+  constructor(private readonly storage: Pick<DurableObjectStorage, "getAlarm" | "setAlarm">) {}
+
+  /**
+   * Makes sure an alarm fires no later than `at`. `unconfirmed`: what the
+   * object sends meanwhile need not wait for this write to be durable (a
+   * write that fails resets the object, as any storage failure does).
+   */
+  async wakeBy(at: number, unconfirmed = false): Promise<void> {
+    if (this.#at === undefined) await this.#read();
+    if (this.#at !== null && this.#at !== undefined && this.#at <= at) return;
+    await this.set(at, unconfirmed);
+  }
+
+  /** Sets the alarm for `at`, earlier or later than it was. */
+  async set(at: number, unconfirmed = false): Promise<void> {
+    this.#at = at;
+    await this.storage.setAlarm(at, { allowUnconfirmed: unconfirmed });
+  }
+
+  /** The alarm is running: it is no longer scheduled. */
+  fired(): void {
+    this.#at = null;
+  }
+
+  /** When the alarm is set for, if this instance set or read it. */
+  get scheduled(): number | null | undefined {
+    return this.#at;
+  }
+
+  #read(): Promise<void> {
+    this.#reading ??= this.storage.getAlarm().then((at) => {
+      // A wake asked for while the read was on its way is already set, and no later than what was read.
+      if (this.#at === undefined) this.#at = at;
+    });
+    return this.#reading;
+  }
+}

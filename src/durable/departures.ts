@@ -1,0 +1,135 @@
+import type { VerifiedSessions } from "../auth/verified-sessions";
+import type { ConnectionState } from "../signaling/connection-state";
+import type { Peer } from "../signaling/room-store";
+import type { FloodGuard } from "./flood-guard";
+import type { HeldSockets } from "./held-sockets";
+import { log } from "./log";
+import { closeQuietly } from "./quiet-socket";
+import type { RoomsGateway } from "./rooms-gateway";
+import type { SessionKeeper } from "./session-keeper";
+
+/**
+ * Closes that end a recoverable session instead of keeping it: a goodbye
+ * (1000), and the server's own closes for floods (1008) and oversized frames
+ * (1009), which a reconnect would only repeat.
+ */
+const ENDS_SESSION = new Set([1000, 1008, 1009]);
+
+/** What departures need from the object they happen in. */
+export interface DepartureHost {
+  /** This object's id: the `home` of its sockets' peers in their rooms. */
+  home: string;
+  held: HeldSockets;
+  keeper: SessionKeeper;
+  gateway: RoomsGateway;
+  guard: FloodGuard;
+  sessions: VerifiedSessions;
+  label(): string;
+}
+
+/**
+ * How sockets leave an object, and their peers their rooms: a close by the
+ * client, a close by the server (a flood, a missed deadline), a DISCONNECT,
+ * a recoverable session kept for its client or taken over by a new socket.
+ * Nothing here throws: a departure must never stop the others.
+ */
+export class Departures {
+  constructor(private readonly host: DepartureHost) {}
+
+  /**
+   * Closes a socket from the server side and lets it go at once: its rooms
+   * hear of its departure now (or its session is kept, if the close is not a
+   * goodbye), and the close the runtime reports later is not handled again.
+   */
+  async drop(ws: WebSocket, tag: string, code: number, reason: string): Promise<void> {
+    const { held } = this.host;
+    if (held.closedHere(tag)) return;
+    held.closing(tag);
+    await this.let(ws, tag, code, reason);
+    closeQuietly(ws, code, reason);
+  }
+
+  /**
+   * Lets a closed socket go: a recoverable session whose socket closed
+   * without a goodbye (no DISCONNECT, no close 1000; a flood or an
+   * oversized frame ends it too) is kept for its client; any other leaves
+   * its rooms now.
+   */
+  async let(ws: WebSocket, tag: string, code: number, reason: string): Promise<void> {
+    const { held, keeper } = this.host;
+    const state = held.state(ws, tag);
+    this.#closed(tag, state, code, reason);
+    if (state?.recovery && state.connected && state.pid && !ENDS_SESSION.has(code)) {
+      if (await keeper.detach(state, Date.now())) {
+        held.forgetState(tag);
+        return;
+      }
+    }
+    await this.leaveAll(ws, tag);
+    if (state?.recovery) await keeper.end(state);
+    held.forgetState(tag);
+  }
+
+  /** Its client is back on another socket: close this one without letting the session go. */
+  supersede(socketId: string): void {
+    const { held } = this.host;
+    const ws = held.byId(socketId);
+    const tag = ws ? held.tagOf(ws) : undefined;
+    if (!ws || !tag) return;
+    held.closing(tag);
+    held.forgetState(tag);
+    held.forgetPeer(socketId);
+    closeQuietly(ws, 1000, "session resumed on a new connection");
+  }
+
+  /** The connection leaves every room it is in and withdraws every request it made. */
+  async leaveAll(ws: WebSocket, tag: string): Promise<void> {
+    const state = this.host.held.state(ws, tag);
+    if (!state) return;
+    await this.leaveRooms(state);
+    try {
+      this.host.held.update(ws, tag, (current) => ({ ...current, rooms: [], requested: [] }));
+    } catch (error) {
+      console.error(`[${this.host.label()}] socket ${state.socketId}: clearing its rooms failed:`, error);
+    }
+  }
+
+  /** A session's peer leaves its rooms and withdraws its requests, as if it disconnected. */
+  async leaveRooms(state: ConnectionState): Promise<void> {
+    if (!state.app) return;
+    for (const room of new Set([...state.rooms, ...state.requested])) {
+      try {
+        await this.host.gateway.request({ app: state.app, room }, this.#actor(state), { kind: "drop" });
+      } catch (error) {
+        // The room's audit lets the peer go later.
+        console.error(`[${this.host.label()}] leaving a room failed:`, error);
+      }
+    }
+  }
+
+  /** A recovered session's socket lives here now: its rooms send its events here. */
+  async rehome(state: ConnectionState): Promise<void> {
+    if (!state.app) return;
+    for (const room of new Set([...state.rooms, ...state.requested])) {
+      const reply = await this.host.gateway.request({ app: state.app, room }, this.#actor(state), { kind: "rehome" });
+      if (!reply.outcome.ok)
+        console.warn(`[${this.host.label()}] rehoming in a room failed: ${reply.outcome.error.code}`);
+    }
+  }
+
+  #actor(state: ConnectionState): Peer {
+    return { id: state.socketId, home: this.host.home, peerinfo: state.peerinfo };
+  }
+
+  /** Forgets what memory held for the socket, and logs its close: once per socket. */
+  #closed(tag: string, state: ConnectionState | null, code: number, reason: string): void {
+    const unlogged = this.host.guard.forget(tag);
+    const socket = state?.socketId ?? tag;
+    this.host.sessions.forget(socket);
+    this.host.held.forgetPeer(socket);
+    const fields: Record<string, unknown> = { object: this.host.label(), socket, code, reason };
+    if (state) fields.seconds = Math.round((Date.now() - state.openedAt) / 1000);
+    if (unlogged > 0) fields.unloggedRefusals = unlogged;
+    log("socket-close", fields);
+  }
+}

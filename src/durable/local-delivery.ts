@@ -1,0 +1,94 @@
+import { applyMembership } from "../signaling/membership";
+import type { RoomRef } from "../signaling/room-store";
+import type { OutgoingFrame } from "./delivery";
+import type { HeldSockets } from "./held-sockets";
+import type { Roster } from "./rosters";
+import type { SessionKeeper } from "./session-keeper";
+
+/** The RPC methods of another object that a delivery passes on to, for a session that moved there. */
+export interface DeliveryRpc {
+  deliver(ref: RoomRef, frames: OutgoingFrame[], roster?: Roster): Promise<string[]>;
+  relay(ref: RoomRef, to: string, frame: string): Promise<boolean>;
+}
+
+/** What the receiving end needs from its object. */
+export interface DeliveryHost {
+  held: HeldSockets;
+  keeper: SessionKeeper;
+  /** Records a room's roster, for one-hop relays from sockets held here. */
+  learn(ref: RoomRef, roster: Roster): void;
+  /** Another object, by id. */
+  stub(home: string): DeliveryRpc;
+  label(): string;
+}
+
+/**
+ * The receiving end, in the object holding the sockets: a room's events and
+ * other objects' one-hop relays reach their sockets here. An event for a
+ * recoverable session waiting for its client is kept for it; one for a
+ * session that moved to another object is passed on.
+ */
+export class LocalDelivery {
+  constructor(private readonly host: DeliveryHost) {}
+
+  /**
+   * Sends a room's frames to sockets held here, recording membership changes
+   * and the room's roster if given. Returns the ids that are gone, so the
+   * room can let them go.
+   */
+  async deliver(ref: RoomRef, frames: OutgoingFrame[], roster?: Roster): Promise<string[]> {
+    const { held, keeper } = this.host;
+    if (roster) this.host.learn(ref, roster);
+    const room = ref.room;
+    const missing: string[] = [];
+    const elsewhere = new Map<string, OutgoingFrame[]>();
+    for (const item of frames) {
+      const socket = held.live(item.to);
+      const change = item.membership;
+      if (socket) {
+        // Only a membership change needs to write the connection's state; a relay just sends.
+        const state = change
+          ? held.update(socket.ws, socket.tag, (current) => applyMembership(current, room, change))
+          : socket.state;
+        if (!state || !held.send(socket.ws, state, item.frame)) missing.push(item.to);
+        continue;
+      }
+      if (await keeper.keep(item.to, item.frame, room, change)) continue;
+      const movedTo = keeper.movedTo(item.to);
+      if (movedTo) elsewhere.set(movedTo, [...(elsewhere.get(movedTo) ?? []), item]);
+      else missing.push(item.to);
+    }
+    for (const [home, items] of elsewhere) {
+      try {
+        missing.push(...(await this.host.stub(home).deliver(ref, items, roster)));
+      } catch (error) {
+        console.error(`[${this.host.label()}] passing on to ${home} failed:`, error);
+      }
+    }
+    return missing;
+  }
+
+  /**
+   * The receiving end of a one-hop relay: sent if `to`'s socket is here and
+   * a member; kept if `to`'s session is waiting for its client and a member;
+   * passed on if the session moved to another object. False otherwise (the
+   * sender then asks the room).
+   */
+  async relay(ref: RoomRef, to: string, frame: string): Promise<boolean> {
+    const { held, keeper } = this.host;
+    const socket = held.live(to);
+    if (socket) {
+      const receiver = socket.state;
+      if (receiver?.app !== ref.app || !receiver.rooms.includes(ref.room)) return false;
+      return held.send(socket.ws, receiver, frame);
+    }
+    if (await keeper.keepRelay(ref, to, frame)) return true;
+    const movedTo = keeper.movedTo(to);
+    return movedTo ? this.host.stub(movedTo).relay(ref, to, frame) : false;
+  }
+
+  /** Those of `ids` whose sockets are held here, or whose sessions are kept here for their clients. */
+  present(ids: string[]): string[] {
+    return ids.filter((id) => this.host.held.byId(id) !== undefined || this.host.keeper.waiting(id));
+  }
+}

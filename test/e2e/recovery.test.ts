@@ -3,20 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { io } from "socket.io-client";
 import { afterEach, describe, expect, it } from "vitest";
-import type WebSocket from "ws";
 import { fetchAppToken } from "../support/app-token";
 import { expectRelay, setUpRoom } from "../support/call";
-import { connectPeer, type TestPeer } from "../support/peer";
+import { connectPeer, dropTcp, type TestPeer } from "../support/peer";
 import { type DevServer, freePort, startDevServer } from "../support/wrangler-dev";
 
 const APP = "demo-chat-test";
 const WINDOW_MS = 4_000;
-
-/** Cuts a peer's TCP connection without a close frame, as a network change does. */
-function dropTcp(peer: TestPeer): void {
-  const transport = peer.socket.io.engine.transport as unknown as { ws: WebSocket & { _socket: { destroy(): void } } };
-  transport.ws._socket.destroy();
-}
 
 const reconnected = (peer: TestPeer) => new Promise<void>((resolve) => peer.socket.once("connect", () => resolve()));
 
@@ -74,7 +67,7 @@ describe("connection state recovery with socket.io-client 4.8", () => {
       // Twice: the second blip finds the session where the first one left it.
       for (const blip of [1, 2]) {
         const back = reconnected(alice);
-        dropTcp(alice);
+        dropTcp(alice.socket);
         // While alice is away (or the server has not noticed yet), bob sends her three candidates.
         const sent = [1, 2, 3].map((n) => 10 * blip + n);
         for (const n of sent) {
@@ -118,7 +111,7 @@ describe("connection state recovery with socket.io-client 4.8", () => {
 
     gone.socket.io.reconnection(false);
     const droppedAt = Date.now();
-    dropTcp(gone);
+    dropTcp(gone.socket);
     expect(await owner.next("room-user-leave", undefined, WINDOW_MS + 6_000)).toMatchObject({ peer_id: gone.id });
     const waited = Date.now() - droppedAt;
     expect(waited).toBeGreaterThanOrEqual(WINDOW_MS - 500);
@@ -168,7 +161,7 @@ describe("connection state recovery with socket.io-client 4.8", () => {
 
     // The victim's session is untouched: a real blip still recovers it.
     const back = reconnected(victim);
-    dropTcp(victim);
+    dropTcp(victim.socket);
     await back;
     expect(victim.socket.recovered).toBe(true);
     expect(victim.socket.id).toBe(victim.id);
@@ -216,7 +209,7 @@ describe("connection state recovery with socket.io-client 4.8", () => {
     const id = away.id;
     away.socket.io.reconnection(false);
     const gone = new Promise((resolve) => away.socket.once("disconnect", resolve));
-    dropTcp(away);
+    dropTcp(away.socket);
     await gone;
     await new Promise((resolve) => setTimeout(resolve, 500)); // the server notices the drop
     const outcomes: string[] = [];
@@ -261,7 +254,7 @@ describe("connection state recovery with socket.io-client 4.8", () => {
       await owner.next("room-join-request");
       await owner.socket.emitWithAck("room-join-accept", { auth: owner.session, room, peer_id: id });
       const back = new Promise<void>((resolve) => socket.once("connect", () => resolve()));
-      (socket.io.engine.transport as unknown as { ws: { _socket: { destroy(): void } } }).ws._socket.destroy();
+      dropTcp(socket);
       await back;
       expect(socket.recovered).toBe(false);
       expect(socket.id).not.toBe(id);

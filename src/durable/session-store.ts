@@ -76,32 +76,22 @@ export class SessionStore {
   }
 
   events(pid: string): LoggedEvent[] {
-    if (!this.#exists()) return [];
-    return this.sql
-      .exec<{ offset: number; frame: string }>(
-        "SELECT offset, frame FROM recovery_event WHERE pid = ? ORDER BY offset",
-        pid,
-      )
-      .toArray()
-      .map((row) => ({ offset: row.offset, frame: row.frame }));
+    return this.#rows("SELECT offset, frame FROM recovery_event WHERE pid = ? ORDER BY offset", pid).map((row) => ({
+      offset: row.offset as number,
+      frame: row.frame as string,
+    }));
   }
 
   byPid(pid: string): StoredSession | null {
-    if (!this.#exists()) return null;
-    return toSession(this.sql.exec("SELECT * FROM recovery_session WHERE pid = ?", pid).toArray()[0]);
+    return this.#sessions("WHERE pid = ?", pid)[0] ?? null;
   }
 
   bySocket(socketId: string): StoredSession | null {
-    if (!this.#exists()) return null;
-    return toSession(this.sql.exec("SELECT * FROM recovery_session WHERE socket_id = ?", socketId).toArray()[0]);
+    return this.#sessions("WHERE socket_id = ?", socketId)[0] ?? null;
   }
 
   all(): StoredSession[] {
-    if (!this.#exists()) return [];
-    return this.sql
-      .exec("SELECT * FROM recovery_session")
-      .toArray()
-      .map((row) => toSession(row) as StoredSession);
+    return this.#sessions("");
   }
 
   delete(pid: string): void {
@@ -122,21 +112,15 @@ export class SessionStore {
   }
 
   movedByPid(pid: string): MovedSession | null {
-    if (!this.#exists()) return null;
-    return toMoved(this.sql.exec("SELECT * FROM recovery_moved WHERE pid = ?", pid).toArray()[0]);
+    return this.#moves("WHERE pid = ?", pid)[0] ?? null;
   }
 
   movedBySocket(socketId: string): MovedSession | null {
-    if (!this.#exists()) return null;
-    return toMoved(this.sql.exec("SELECT * FROM recovery_moved WHERE socket_id = ?", socketId).toArray()[0]);
+    return this.#moves("WHERE socket_id = ?", socketId)[0] ?? null;
   }
 
   allMoved(): MovedSession[] {
-    if (!this.#exists()) return [];
-    return this.sql
-      .exec("SELECT * FROM recovery_moved")
-      .toArray()
-      .map((row) => toMoved(row) as MovedSession);
+    return this.#moves("");
   }
 
   forgetMoved(pid: string): void {
@@ -146,6 +130,21 @@ export class SessionStore {
   /** Storage was wiped (`deleteAll`). */
   wiped(): void {
     this.#tables = false;
+  }
+
+  /** The sessions that match `where` (a WHERE clause, or ""). */
+  #sessions(where: string, ...bindings: SqlStorageValue[]): StoredSession[] {
+    return this.#rows(`SELECT * FROM recovery_session ${where}`, ...bindings).map(toSession);
+  }
+
+  /** The moved sessions that match `where` (a WHERE clause, or ""). */
+  #moves(where: string, ...bindings: SqlStorageValue[]): MovedSession[] {
+    return this.#rows(`SELECT * FROM recovery_moved ${where}`, ...bindings).map(toMoved);
+  }
+
+  /** The rows `query` reads; none while the tables do not exist yet (no write has created them). */
+  #rows(query: string, ...bindings: SqlStorageValue[]): Record<string, SqlStorageValue>[] {
+    return this.#exists() ? this.sql.exec(query, ...bindings).toArray() : [];
   }
 
   #exists(): boolean {
@@ -169,8 +168,7 @@ export class SessionStore {
   }
 }
 
-function toSession(row: Record<string, SqlStorageValue> | undefined): StoredSession | null {
-  if (!row) return null;
+function toSession(row: Record<string, SqlStorageValue>): StoredSession {
   return {
     pid: row.pid as string,
     state: JSON.parse(row.state as string) as ConnectionState,
@@ -183,8 +181,7 @@ function toSession(row: Record<string, SqlStorageValue> | undefined): StoredSess
   };
 }
 
-function toMoved(row: Record<string, SqlStorageValue> | undefined): MovedSession | null {
-  if (!row) return null;
+function toMoved(row: Record<string, SqlStorageValue>): MovedSession {
   return {
     pid: row.pid as string,
     socketId: row.socket_id as string,

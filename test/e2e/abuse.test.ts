@@ -1,63 +1,25 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { fetchAppToken } from "../support/app-token";
 import { expectRelay, setUpRoom } from "../support/call";
+import { useDevServer } from "../support/dev-server-suite";
 import { fuzzFrame, random } from "../support/fuzz-frames";
-import { connectPeer, type TestPeer } from "../support/peer";
-import { type DevServer, startDevServer } from "../support/wrangler-dev";
 
-const APP = "demo-chat-test";
 // Smaller than the default (1 MB) so that the fuzzer's oversized frames stay cheap to send.
 const MAX_FRAME_BYTES = 65_536;
 
 describe("a server under abuse", () => {
-  let server: DevServer;
-  let appToken: string;
-  const peers: TestPeer[] = [];
-
-  beforeAll(async () => {
-    server = await startDevServer({
-      vars: {
-        RATE_LIMIT_PER_SECOND: "20",
-        RATE_LIMIT_BURST: "40",
-        JOIN_REQUEST_TIMEOUT_MS: "600",
-        MAX_FRAME_BYTES: String(MAX_FRAME_BYTES),
-      },
-    });
-    appToken = await fetchAppToken(server.url, APP);
+  const suite = useDevServer({
+    vars: {
+      RATE_LIMIT_PER_SECOND: "20",
+      RATE_LIMIT_BURST: "40",
+      JOIN_REQUEST_TIMEOUT_MS: "600",
+      MAX_FRAME_BYTES: String(MAX_FRAME_BYTES),
+    },
   });
-  afterEach(() => {
-    for (const peer of peers.splice(0)) peer.close();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const peer = (name: string, room?: string) => suite.peer(name, { room });
 
-  async function peer(name: string, room?: string) {
-    const connected = await connectPeer({
-      url: server.url,
-      appToken,
-      peerinfo: { name },
-      ...(room ? { query: { app: APP, room } } : {}),
-    });
-    peers.push(connected);
-    return connected;
-  }
-
-  /** A raw WebSocket that has done the Engine.IO and Socket.IO handshakes. */
-  async function rawSocket(room?: string): Promise<{ ws: WebSocket; received: string[]; closed: Promise<number> }> {
-    const query = room ? `&app=${APP}&room=${encodeURIComponent(room)}&token=${appToken}` : "";
-    const ws = new WebSocket(`${server.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket${query}`);
-    const received: string[] = [];
-    ws.on("message", (data) => received.push(data.toString()));
-    const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
-    await new Promise((resolve, reject) => {
-      ws.once("open", resolve);
-      ws.once("error", reject);
-    });
-    ws.send("40");
-    return { ws, received, closed };
-  }
+  /** A raw client that has sent CONNECT (in `room`'s object, or in one of its own). */
+  const rawSocket = (room?: string) => suite.raw(room, { connect: true });
 
   it("survives thousands of hostile frames, and a room made before still sets up a call", async () => {
     const room = "fuzz-target";
@@ -93,11 +55,11 @@ describe("a server under abuse", () => {
     // The frames were read and refused, and the log says so without a line per frame (at most 5
     // refusals per socket in 10 s, the rest counted in its close line); nothing crashed: no
     // uncaught error, no internal error.
-    const refusals = server.output().match(/"log":"refusal"/g) ?? [];
+    const refusals = suite.server.output().match(/"log":"refusal"/g) ?? [];
     expect(refusals.length).toBeGreaterThanOrEqual(25);
     expect(refusals.length).toBeLessThanOrEqual(50 * 5 + 50);
-    expect(server.output()).toMatch(/"unloggedRefusals":\d+/);
-    expect(server.output()).not.toMatch(/Uncaught|ERR_INTERNAL|internal error/);
+    expect(suite.server.output()).toMatch(/"unloggedRefusals":\d+/);
+    expect(suite.server.output()).not.toMatch(/Uncaught|ERR_INTERNAL|internal error/);
   });
 
   it("limits a flood from one socket, closing it, while a call in another room proceeds", async () => {
@@ -111,7 +73,7 @@ describe("a server under abuse", () => {
     }
     for (let n = 0; n < 20; n++) await expectRelay(room, n % 2 ? alice : bob, n % 2 ? bob : alice, n);
     expect(await flooder.closed).toBe(1008);
-    expect(flooder.received.some((frame) => frame.includes("ERR_RATE_LIMITED"))).toBe(true);
+    expect(flooder.unread().some((frame) => frame.includes("ERR_RATE_LIMITED"))).toBe(true);
   });
 
   it("answers the acks of the first rate-limited frames, then drops the rest unanswered", async () => {

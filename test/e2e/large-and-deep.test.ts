@@ -1,9 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { fetchAppToken } from "../support/app-token";
 import { expectRelay, setUpRoom } from "../support/call";
-import { connectPeer, type TestPeer } from "../support/peer";
-import { type DevServer, startDevServer } from "../support/wrangler-dev";
+import { TEST_APP as APP, useDevServer } from "../support/dev-server-suite";
+import { socketUrl } from "../support/frame-client";
+import type { TestPeer } from "../support/peer";
 
 /**
  * Issue #12 against `wrangler dev` with the default limits: frames up to
@@ -12,37 +12,13 @@ import { type DevServer, startDevServer } from "../support/wrangler-dev";
  * chooses reaches the logs capped and escaped.
  */
 
-const APP = "demo-chat-test";
 /** Socket.IO's default `maxHttpBufferSize`, and this server's default `MAX_FRAME_BYTES`. */
 const ONE_MB = 1_000_000;
 const nest = (depth: number) => `${"[".repeat(depth)}${"]".repeat(depth)}`;
 
 describe("large and deep requests", () => {
-  let server: DevServer;
-  let appToken: string;
-  const peers: TestPeer[] = [];
-
-  beforeAll(async () => {
-    server = await startDevServer();
-    appToken = await fetchAppToken(server.url, APP);
-  });
-  afterEach(() => {
-    for (const peer of peers.splice(0)) peer.close();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
-
-  async function peer(name: string, room?: string, peerinfo: unknown = { name }) {
-    const connected = await connectPeer({
-      url: server.url,
-      appToken,
-      peerinfo,
-      ...(room ? { query: { app: APP, room } } : {}),
-    });
-    peers.push(connected);
-    return connected;
-  }
+  const suite = useDevServer();
+  const peer = (name: string, room?: string, peerinfo: unknown = { name }) => suite.peer(name, { room, peerinfo });
 
   /**
    * Sends a Socket.IO packet (`2[...]`) as written, on the peer's own
@@ -53,23 +29,9 @@ describe("large and deep requests", () => {
     from.socket.io.engine.write(packet);
   }
 
-  /** A raw WebSocket after the Engine.IO handshake, with the open packet. */
-  async function rawSocket(query = "") {
-    const ws = new WebSocket(`${server.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket${query}`);
-    const received: string[] = [];
-    const first = new Promise<string>((resolve) => ws.once("message", (data) => resolve(data.toString())));
-    ws.on("message", (data) => received.push(data.toString()));
-    const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
-    await new Promise((resolve, reject) => {
-      ws.once("open", resolve);
-      ws.once("error", reject);
-    });
-    return { ws, received, closed, open: await first };
-  }
-
   it("advertises Socket.IO's 1 MB as maxPayload, and still closes a bigger frame with 1009", async () => {
-    const socket = await rawSocket();
-    expect(JSON.parse(socket.open.slice(1))).toMatchObject({ maxPayload: ONE_MB });
+    const socket = await suite.raw();
+    expect(JSON.parse((await socket.next()).slice(1))).toMatchObject({ maxPayload: ONE_MB });
     socket.ws.send("40");
     socket.ws.send(`42["x","${"a".repeat(ONE_MB)}"]`);
     expect(await socket.closed).toBe(1009);
@@ -124,7 +86,7 @@ describe("large and deep requests", () => {
   it("answers a 100 KB peerinfo with auth-reject ERR_INVALID_REQUEST, and the socket stays connected", async () => {
     const carol = await peer("carol");
     const outcome = await carol.socket.emitWithAck("auth-request", {
-      token: appToken,
+      token: suite.appToken,
       peerinfo: { bio: "b".repeat(100_000) },
     });
     expect(outcome).toMatchObject({ ok: false, error: { code: "ERR_INVALID_REQUEST" } });
@@ -147,7 +109,7 @@ describe("large and deep requests", () => {
     ["U+0085", "%C2%85"],
     ["U+2028", "%E2%80%A8"],
   ])("refuses a handshake naming a room with %s (400)", async (_label, encoded) => {
-    const url = `${server.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket&app=${APP}&room=lobby${encoded}&token=${appToken}`;
+    const url = socketUrl(suite.server.url, `&app=${APP}&room=lobby${encoded}&token=${suite.appToken}`);
     const status = await new Promise<number>((resolve) => {
       const ws = new WebSocket(url);
       ws.on("error", () => {});
@@ -168,15 +130,15 @@ describe("large and deep requests", () => {
     sendRaw(erin, `2["${"e".repeat(60_000)}",{}]`);
     expect(await erin.next("signaling-error")).toMatchObject({ code: "ERR_UNKNOWN_EVENT" });
 
-    const socket = await rawSocket();
+    const socket = await suite.raw();
     socket.ws.send("40");
     socket.ws.close(4001, "bye\u2028\u0085now");
     await socket.closed;
 
     await expect
-      .poll(() => server.output(), { timeout: 5_000 })
+      .poll(() => suite.server.output(), { timeout: 5_000 })
       .toMatch(/"log":"socket-close"[^\n]*bye\\\\u2028\\\\u0085now|bye\\\\u2028\\\\u0085now[^\n]*"log":"socket-close"/);
-    const lines = server.output().split("\n");
+    const lines = suite.server.output().split("\n");
     const refusals = lines.filter((line) => line.includes('"log":"refusal"') && line.includes("ERR_UNKNOWN_EVENT"));
     expect(refusals.length).toBeGreaterThan(0);
     for (const line of refusals) {
@@ -184,6 +146,6 @@ describe("large and deep requests", () => {
       expect(line.length).toBeLessThan(1_000);
     }
     expect(lines.some((line) => line.length > 10_000)).toBe(false);
-    expect(server.output()).not.toMatch(/[\u0085\u2028]/);
+    expect(suite.server.output()).not.toMatch(/[\u0085\u2028]/);
   });
 });

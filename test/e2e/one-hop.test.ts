@@ -1,10 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { fetchAppToken } from "../support/app-token";
+import { describe, expect, it } from "vitest";
 import { setUpRoom } from "../support/call";
-import { connectPeer, type TestPeer } from "../support/peer";
-import { type DevServer, startDevServer } from "../support/wrangler-dev";
-
-const APP = "demo-chat-test";
+import { TEST_APP as APP, useDevServer } from "../support/dev-server-suite";
+import type { TestPeer } from "../support/peer";
 
 /**
  * Relays between sockets in different objects go from the sender's object
@@ -13,34 +10,11 @@ const APP = "demo-chat-test";
  * or a leave races with it.
  */
 describe("the one-hop relay", () => {
-  let server: DevServer;
-  let appToken: string;
-  const peers: TestPeer[] = [];
-
-  beforeAll(async () => {
-    // Wakes are logged, so the test can see which objects a relay touched; the rate limit is out of the way.
-    server = await startDevServer({
-      vars: { LOG_WAKES: "true", RATE_LIMIT_PER_SECOND: "5000", RATE_LIMIT_BURST: "5000" },
-    });
-    appToken = await fetchAppToken(server.url, APP);
+  // Wakes are logged, so the test can see which objects a relay touched; the rate limit is out of the way.
+  const suite = useDevServer({
+    vars: { LOG_WAKES: "true", RATE_LIMIT_PER_SECOND: "5000", RATE_LIMIT_BURST: "5000" },
   });
-  afterEach(() => {
-    for (const peer of peers.splice(0)) peer.close();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
-
-  async function peer(name: string, room?: string) {
-    const connected = await connectPeer({
-      url: server.url,
-      appToken,
-      peerinfo: { name },
-      ...(room ? { query: { app: APP, room } } : {}),
-    });
-    peers.push(connected);
-    return connected;
-  }
+  const peer = (name: string, room?: string) => suite.peer(name, { room });
 
   const candidate = (n: number) => ({ candidate: `candidate:${n} 1 udp 1 127.0.0.1 9 typ host`, sdpMLineIndex: 0 });
   const relay = (from: TestPeer, to: TestPeer, room: string, n: number) =>
@@ -51,7 +25,7 @@ describe("the one-hop relay", () => {
       ice_candidate: candidate(n),
     });
   const wakesOf = (object: string) =>
-    server
+    suite.server
       .output()
       .split("\n")
       .filter((line) => line.includes('"log":"wake"') && line.includes(`"object":"${object}"`)).length;

@@ -1,8 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
+import { afterEach, describe, expect, it } from "vitest";
 import { signSessionToken } from "../../src/auth/tokens";
-import { fetchAppToken } from "../support/app-token";
-import { type DevServer, startDevServer } from "../support/wrangler-dev";
+import { useDevServer } from "../support/dev-server-suite";
+import { eventFrame, FrameClient, socketUrl } from "../support/frame-client";
 
 /**
  * docs/PROTOCOL.md, "Writing a client": a client that knows nothing of
@@ -17,119 +16,16 @@ const APP = "protocol-doc";
 // The local-only secret from .dev.vars: to mint the session token a long-gone hour would have issued.
 const LOCAL_TOKEN_SECRET = "local-only-token-secret-do-not-deploy-0123456789";
 
-/** One WebSocket speaking raw Engine.IO / Socket.IO frames, as the document's "Writing a client" shows them. */
-class FrameClient {
-  /** Frames received and not yet taken, in arrival order (pings are answered, not kept). */
-  readonly #inbox: string[] = [];
-  #wake: (() => void) | undefined;
-  #pingsAnswered = 0;
-
-  private constructor(readonly ws: WebSocket) {
-    ws.on("message", (data, isBinary) => {
-      const frame = isBinary ? "<binary>" : data.toString();
-      // Engine.IO ping: answer with a pong at once, whatever else is going on.
-      if (frame === "2") {
-        ws.send("3");
-        this.#pingsAnswered++;
-      } else if (frame !== "6") {
-        // "6" (noop) is the runtime's answer to a pong: ignored.
-        this.#inbox.push(frame);
-      }
-      this.#wake?.();
-    });
-  }
-
-  static async open(url: string): Promise<FrameClient> {
-    const ws = new WebSocket(url);
-    const client = new FrameClient(ws);
-    await new Promise<void>((resolve, reject) => {
-      ws.once("open", () => resolve());
-      ws.once("error", reject);
-      ws.once("unexpected-response", (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
-    });
-    return client;
-  }
-
-  send(frame: string): void {
-    this.ws.send(frame);
-  }
-
-  /** The next frame in arrival order. */
-  async next(): Promise<string> {
-    return this.#take(() => (this.#inbox.length > 0 ? 0 : -1), "any frame");
-  }
-
-  /** The first frame, in arrival order, that is the event `name`: its data. Other frames stay. */
-  async event<T = Record<string, unknown>>(name: string, where: (data: T) => boolean = () => true): Promise<T> {
-    const prefix = `42${JSON.stringify([name]).slice(0, -1)},`;
-    const index = () =>
-      this.#inbox.findIndex((f) => f.startsWith(prefix) && where((JSON.parse(f.slice(2)) as [string, T])[1]));
-    const frame = await this.#take(index, `event ${name}`);
-    return (JSON.parse(frame.slice(2)) as [string, T])[1];
-  }
-
-  /** The ack `43<id>[outcome]` of request `id`: its outcome. Other frames stay. */
-  async ack(id: number): Promise<unknown> {
-    const frame = await this.#take(() => this.#inbox.findIndex((f) => f.startsWith(`43${id}[`)), `ack ${id}`);
-    return (JSON.parse(frame.slice(2 + String(id).length)) as unknown[])[0];
-  }
-
-  /** Waits until the client has answered `count` server pings. */
-  async answeredPings(count: number): Promise<void> {
-    await expect.poll(() => this.#pingsAnswered, { timeout: 5 * PING_INTERVAL_MS }).toBeGreaterThanOrEqual(count);
-  }
-
-  /** Frames received and not taken: for a test's last look. */
-  unread(): string[] {
-    return [...this.#inbox];
-  }
-
-  close(): void {
-    this.ws.close(1000);
-  }
-
-  async #take(find: () => number, what: string): Promise<string> {
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      const at = find();
-      if (at >= 0) return this.#inbox.splice(at, 1)[0] as string;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no ${what} within 5 s; unread: ${JSON.stringify(this.#inbox)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.#wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  }
-}
-
-/** `42<id>["event",{...}]`, or `42["event",{...}]` without an ack id. */
-const eventFrame = (name: string, data: unknown, ackId?: number) => `42${ackId ?? ""}${JSON.stringify([name, data])}`;
-
 describe("a raw WebSocket client written from docs/PROTOCOL.md alone", () => {
-  let server: DevServer;
-  let appToken: string;
+  const suite = useDevServer({ app: APP, vars: { PING_INTERVAL_MS: String(PING_INTERVAL_MS) } });
   const clients: FrameClient[] = [];
-
-  beforeAll(async () => {
-    server = await startDevServer({ vars: { PING_INTERVAL_MS: String(PING_INTERVAL_MS) } });
-    appToken = await fetchAppToken(server.url, APP);
-  });
   afterEach(() => {
     for (const client of clients.splice(0)) client.close();
-  });
-  afterAll(async () => {
-    await server?.stop();
   });
 
   /** Opens the WebSocket and reads the open packet: `0{...}`. */
   async function open(query = ""): Promise<{ client: FrameClient; engineSid: string }> {
-    const client = await FrameClient.open(
-      `${server.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket${query}`,
-    );
+    const client = await FrameClient.open(socketUrl(suite.server.url, query));
     clients.push(client);
     const openPacket = await client.next();
     expect(openPacket.charAt(0)).toBe("0");
@@ -149,12 +45,12 @@ describe("a raw WebSocket client written from docs/PROTOCOL.md alone", () => {
 
     // Ann names app, room and app token in the query (the room's own object);
     // Bob names nothing. Both speak the same frames.
-    const ann = await open(`&app=${APP}&room=${room}&token=${encodeURIComponent(appToken)}`);
+    const ann = await open(`&app=${APP}&room=${room}&token=${encodeURIComponent(suite.appToken)}`);
     const bob = await open();
 
     // CONNECT: `40` or `40{"token":...}`, answered `40{"sid":...}`: the peer_id.
     ann.client.send("40");
-    bob.client.send(`40${JSON.stringify({ token: appToken })}`);
+    bob.client.send(`40${JSON.stringify({ token: suite.appToken })}`);
     const annConnected = await ann.client.next();
     const bobConnected = await bob.client.next();
     expect(annConnected).toMatch(/^40\{"sid":"[\w-]+"\}$/);
@@ -170,13 +66,13 @@ describe("a raw WebSocket client written from docs/PROTOCOL.md alone", () => {
     expect(await bob.client.next()).toBe("3");
 
     // auth-request with an ack: the event first, then the ack, nothing between.
-    ann.client.send(eventFrame("auth-request", { token: appToken, peerinfo: { name: "Ann" } }, 0));
+    ann.client.send(eventFrame("auth-request", { token: suite.appToken, peerinfo: { name: "Ann" } }, 0));
     const annAccept = await ann.client.next();
     expect(annAccept).toMatch(/^42\["auth-accept",\{"token":"[^"]+"\}\]$/);
     const annSession = (JSON.parse(annAccept.slice(2)) as [string, { token: string }])[1].token;
     expect(await ann.client.next()).toBe(`430[${JSON.stringify({ ok: true, data: { token: annSession } })}]`);
     // Without an ack: the event alone.
-    bob.client.send(eventFrame("auth-request", { token: appToken, peerinfo: { name: "Bob" } }));
+    bob.client.send(eventFrame("auth-request", { token: suite.appToken, peerinfo: { name: "Bob" } }));
     const bobSession = (await bob.client.event<{ token: string }>("auth-accept")).token;
 
     // Ann creates the room and owns it.
@@ -261,7 +157,10 @@ describe("a raw WebSocket client written from docs/PROTOCOL.md alone", () => {
     });
 
     // Both answer the server's pings (`2` → `3`) and stay connected.
-    await Promise.all([ann.client.answeredPings(1), bob.client.answeredPings(1)]);
+    await Promise.all([
+      ann.client.answeredPings(1, 5 * PING_INTERVAL_MS),
+      bob.client.answeredPings(1, 5 * PING_INTERVAL_MS),
+    ]);
 
     // Bob leaves the room: Ann is told; Bob's ack is his only answer.
     bob.client.send(eventFrame("room-leave-request", { auth: bobSession, room }, 3));
@@ -285,7 +184,7 @@ describe("a raw WebSocket client written from docs/PROTOCOL.md alone", () => {
     const { client } = await open();
     client.send("40");
     const peerId = (JSON.parse((await client.next()).slice(2)) as { sid: string }).sid;
-    client.send(eventFrame("auth-request", { token: appToken, peerinfo: { name: "Cy" } }));
+    client.send(eventFrame("auth-request", { token: suite.appToken, peerinfo: { name: "Cy" } }));
     await client.event("auth-accept");
     // What this server would have issued to this connection two hours ago, for one hour.
     const expired = await signSessionToken(
@@ -304,7 +203,7 @@ describe("a raw WebSocket client written from docs/PROTOCOL.md alone", () => {
     );
 
     // auth-request again (with the same peerinfo: it replaces the old), then retry.
-    client.send(eventFrame("auth-request", { token: appToken, peerinfo: { name: "Cy" } }));
+    client.send(eventFrame("auth-request", { token: suite.appToken, peerinfo: { name: "Cy" } }));
     const fresh = (await client.event<{ token: string }>("auth-accept")).token;
     client.send(eventFrame("room-create-request", { auth: fresh, room: "doc-expiry" }));
     expect(await client.event("room-create-accept")).toEqual({ room: "doc-expiry" });
@@ -314,16 +213,16 @@ describe("a raw WebSocket client written from docs/PROTOCOL.md alone", () => {
     const { client } = await open();
     client.send("40");
     await client.next();
-    client.send(eventFrame("auth-request", appToken));
+    client.send(eventFrame("auth-request", suite.appToken));
     const session = (await client.event<{ token: string }>("auth-accept")).token;
-    const res = await fetch(`${server.url}/ice-servers`, { headers: { Authorization: `Bearer ${session}` } });
+    const res = await fetch(`${suite.server.url}/ice-servers`, { headers: { Authorization: `Bearer ${session}` } });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
       status: 200,
       error: null,
       response: { iceServers: [], ttl: expect.any(Number) },
     });
-    const refused = await fetch(`${server.url}/ice-servers`);
+    const refused = await fetch(`${suite.server.url}/ice-servers`);
     expect(refused.status).toBe(401);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("ERR_UNAUTHORIZED");
   });

@@ -3,28 +3,24 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { io } from "socket.io-client";
 import { afterEach, describe, expect, it } from "vitest";
-import type WebSocket from "ws";
 import { fetchAppToken } from "../support/app-token";
 import { expectRelay, setUpRoom } from "../support/call";
-import { connectPeer, type TestPeer } from "../support/peer";
+import { eventFrame, FrameClient, socketUrl } from "../support/frame-client";
+import { connectPeer, dropTcp, type TestPeer, transportOf } from "../support/peer";
 import { type DevServer, freePort, startDevServer } from "../support/wrangler-dev";
 
 const APP = "demo-chat-test";
 const WINDOW_MS = 4_000;
 
-/** Cuts a peer's TCP connection without a close frame, as a network change does. */
-function dropTcp(peer: TestPeer): void {
-  const transport = peer.socket.io.engine.transport as unknown as { ws: WebSocket & { _socket: { destroy(): void } } };
-  transport.ws._socket.destroy();
-}
-
 const reconnected = (peer: TestPeer) => new Promise<void>((resolve) => peer.socket.once("connect", () => resolve()));
 
 describe("connection state recovery with socket.io-client 4.8", () => {
   const peers: TestPeer[] = [];
+  const clients: FrameClient[] = [];
   const servers: DevServer[] = [];
   afterEach(async () => {
     for (const peer of peers.splice(0)) peer.close();
+    for (const client of clients.splice(0)) client.close();
     for (const server of servers.splice(0)) await server.stop();
   });
 
@@ -74,7 +70,7 @@ describe("connection state recovery with socket.io-client 4.8", () => {
       // Twice: the second blip finds the session where the first one left it.
       for (const blip of [1, 2]) {
         const back = reconnected(alice);
-        dropTcp(alice);
+        dropTcp(alice.socket);
         // While alice is away (or the server has not noticed yet), bob sends her three candidates.
         const sent = [1, 2, 3].map((n) => 10 * blip + n);
         for (const n of sent) {
@@ -100,6 +96,70 @@ describe("connection state recovery with socket.io-client 4.8", () => {
     },
   );
 
+  it.each([
+    ["a socket that named its room", true],
+    ["a seed-style socket (its own object)", false],
+  ])(
+    "%s is taken over by a reconnect that presents its pid while it is still open: the old socket is closed 1000, the new one is the same peer and gets what it missed, and later relays once",
+    { timeout: 60_000 },
+    async (_label, named) => {
+      const server = await start();
+      const appToken = await fetchAppToken(server.url, APP);
+      const room = `takeover-${named}`;
+      const alice = await peer(server, appToken, "alice", named ? { room } : {});
+      alice.socket.io.reconnection(false); // the raw client below is her reconnect
+      const bob = await peer(server, appToken, "bob", { recovery: false });
+      await setUpRoom(room, bob, alice);
+      const { _pid: pid, _lastOffset: offset } = alice.socket as unknown as { _pid: string; _lastOffset: string };
+      expect(offset).toEqual(expect.any(String));
+      // Her old socket receives one more relay; the new one presents the offset from before it.
+      await expectRelay(room, bob, alice, 1);
+      const oldClosed = new Promise<[number, string]>((resolve) =>
+        transportOf(alice.socket).once("close", (code, reason) => resolve([code, reason.toString()])),
+      );
+
+      // The reconnect, while the old socket is open and the server has seen nothing of a drop.
+      const query = named ? `&app=${APP}&room=${room}&token=${appToken}&recovery=1` : "&recovery=1";
+      const back = await FrameClient.open(socketUrl(server.url, query));
+      clients.push(back);
+      expect((await back.next()).charAt(0)).toBe("0");
+      back.send(`40${JSON.stringify({ token: appToken, pid, offset })}`);
+      const answer = await back.next();
+      expect(answer.startsWith("40{")).toBe(true);
+      expect(JSON.parse(answer.slice(2))).toEqual({ sid: alice.id, pid });
+      expect(await oldClosed).toEqual([1000, "session resumed on a new connection"]);
+      const [name, missed, missedOffset] = JSON.parse((await back.next()).slice(2)) as [string, unknown, unknown];
+      expect([name, missed, missedOffset]).toEqual([
+        "ice-candidate",
+        expect.objectContaining({ room, peer_id: bob.id, ice_candidate: candidate(1) }),
+        expect.any(String),
+      ]);
+
+      // After the takeover, bob's relays reach the new socket, each once, and nothing reaches the old one.
+      for (const n of [2, 3]) {
+        const ack = await bob.socket.emitWithAck("relay-ice-candidate", {
+          auth: bob.session,
+          room,
+          to: alice.id,
+          ice_candidate: candidate(n),
+        });
+        expect(ack).toEqual({ ok: true, data: { room, to: alice.id } });
+        expect(await back.event("ice-candidate")).toMatchObject({ peer_id: bob.id, ice_candidate: candidate(n) });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(back.unread()).toEqual([]);
+      expect(alice.pending()).toEqual([]);
+
+      // It is alice: her session token works on the new socket, and bob never saw her leave.
+      back.send(
+        eventFrame("relay-ice-candidate", { auth: alice.session, room, to: bob.id, ice_candidate: candidate(4) }, 1),
+      );
+      expect(await back.ack(1)).toEqual({ ok: true, data: { room, to: bob.id } });
+      expect(await bob.next("ice-candidate")).toMatchObject({ peer_id: alice.id, ice_candidate: candidate(4) });
+      expect(bob.pending().filter(([event]) => event === "room-user-leave")).toEqual([]);
+    },
+  );
+
   it("lets a clean disconnect leave at once, and announces a dropped peer when its window ends, not later", {
     timeout: 60_000,
   }, async () => {
@@ -118,7 +178,7 @@ describe("connection state recovery with socket.io-client 4.8", () => {
 
     gone.socket.io.reconnection(false);
     const droppedAt = Date.now();
-    dropTcp(gone);
+    dropTcp(gone.socket);
     expect(await owner.next("room-user-leave", undefined, WINDOW_MS + 6_000)).toMatchObject({ peer_id: gone.id });
     const waited = Date.now() - droppedAt;
     expect(waited).toBeGreaterThanOrEqual(WINDOW_MS - 500);
@@ -168,7 +228,7 @@ describe("connection state recovery with socket.io-client 4.8", () => {
 
     // The victim's session is untouched: a real blip still recovers it.
     const back = reconnected(victim);
-    dropTcp(victim);
+    dropTcp(victim.socket);
     await back;
     expect(victim.socket.recovered).toBe(true);
     expect(victim.socket.id).toBe(victim.id);
@@ -216,7 +276,7 @@ describe("connection state recovery with socket.io-client 4.8", () => {
     const id = away.id;
     away.socket.io.reconnection(false);
     const gone = new Promise((resolve) => away.socket.once("disconnect", resolve));
-    dropTcp(away);
+    dropTcp(away.socket);
     await gone;
     await new Promise((resolve) => setTimeout(resolve, 500)); // the server notices the drop
     const outcomes: string[] = [];
@@ -261,7 +321,7 @@ describe("connection state recovery with socket.io-client 4.8", () => {
       await owner.next("room-join-request");
       await owner.socket.emitWithAck("room-join-accept", { auth: owner.session, room, peer_id: id });
       const back = new Promise<void>((resolve) => socket.once("connect", () => resolve()));
-      (socket.io.engine.transport as unknown as { ws: { _socket: { destroy(): void } } }).ws._socket.destroy();
+      dropTcp(socket);
       await back;
       expect(socket.recovered).toBe(false);
       expect(socket.id).not.toBe(id);

@@ -1,9 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type WebSocket from "ws";
-import { fetchAppToken } from "../support/app-token";
+import { describe, expect, it } from "vitest";
 import { expectRelay, setUpRoom } from "../support/call";
-import { connectPeer, type TestPeer } from "../support/peer";
-import { type DevServer, startDevServer } from "../support/wrangler-dev";
+import { useDevServer } from "../support/dev-server-suite";
+import { dropTcp, type TestPeer, transportOf } from "../support/peer";
 
 /**
  * Room rules that unit tests check on the pure core (test/unit/room-rules.test.ts), each once more
@@ -12,48 +10,21 @@ import { type DevServer, startDevServer } from "../support/wrangler-dev";
  * so whatever a test sees happened because of the request or the close itself.
  */
 
-const APP = "demo-chat-test";
 const MAX_ROOM_MEMBERS = 5;
 /** The default `MAX_PAYLOAD_BYTES`. */
 const MAX_PAYLOAD_BYTES = 8_192;
 
 type Placement = "room" | "own";
 
-/** The socket's underlying `ws` WebSocket, under socket.io-client's Engine.IO transport. */
-function rawWs(peer: TestPeer): WebSocket & { _socket: { destroy(): void } } {
-  return (peer.socket.io.engine.transport as unknown as { ws: WebSocket & { _socket: { destroy(): void } } }).ws;
-}
-
 const candidate = (n: number) => ({ candidate: `candidate:${n} 1 udp 1 127.0.0.1 9 typ host`, sdpMLineIndex: 0 });
 
 describe("room rules over real connections", () => {
-  let server: DevServer;
-  let appToken: string;
-  const peers: TestPeer[] = [];
+  const suite = useDevServer({ vars: { MAX_ROOM_MEMBERS: String(MAX_ROOM_MEMBERS) } });
   let counter = 0;
 
-  beforeAll(async () => {
-    server = await startDevServer({ vars: { MAX_ROOM_MEMBERS: String(MAX_ROOM_MEMBERS) } });
-    appToken = await fetchAppToken(server.url, APP);
-  });
-  afterEach(() => {
-    for (const peer of peers.splice(0)) peer.close();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
-
   /** A peer without connection state recovery: its closes are departures. */
-  async function peer(name: string, placement: Placement, room: string) {
-    const connected = await connectPeer({
-      url: server.url,
-      appToken,
-      peerinfo: { name },
-      ...(placement === "room" ? { query: { app: APP, room } } : {}),
-    });
-    peers.push(connected);
-    return connected;
-  }
+  const peer = (name: string, placement: Placement, room: string) =>
+    suite.peer(name, { room: placement === "room" ? room : undefined });
 
   /** Events of these names received and not yet taken. */
   const unread = (peer: TestPeer, ...events: string[]) => peer.pending().filter(([event]) => events.includes(event));
@@ -135,8 +106,8 @@ describe("room rules over real connections", () => {
 
         const closing = new Promise((resolve) => leaver.socket.once("disconnect", resolve));
         const at = Date.now();
-        if (how === "tcp") rawWs(leaver)._socket.destroy();
-        else rawWs(leaver).close(1001, "tab closed");
+        if (how === "tcp") dropTcp(leaver.socket);
+        else transportOf(leaver.socket).close(1001, "tab closed");
         await closing;
 
         for (const member of stay) {

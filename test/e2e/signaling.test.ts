@@ -1,9 +1,9 @@
 import { SignJWT } from "jose";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { fetchAppToken } from "../support/app-token";
 import { expectRelay } from "../support/call";
-import { connectPeer, type TestPeer } from "../support/peer";
-import { type DevServer, startDevServer } from "../support/wrangler-dev";
+import { useDevServer } from "../support/dev-server-suite";
+import type { TestPeer } from "../support/peer";
 
 // The local-only secret from .dev.vars, to mint tokens the way a forger who knew it could.
 const LOCAL_TOKEN_SECRET = "local-only-token-secret-do-not-deploy-0123456789";
@@ -11,32 +11,11 @@ const LOCAL_TOKEN_SECRET = "local-only-token-secret-do-not-deploy-0123456789";
 type Placement = "room" | "own";
 
 describe("signaling through wrangler dev with real socket.io-clients", () => {
-  let server: DevServer;
-  let appToken: string;
-  const peers: TestPeer[] = [];
+  const suite = useDevServer();
   let roomCounter = 0;
 
-  beforeAll(async () => {
-    server = await startDevServer();
-    appToken = await fetchAppToken(server.url, "demo-chat-test");
-  });
-  afterEach(() => {
-    for (const peer of peers.splice(0)) peer.close();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
-
-  async function peer(name: string, placement: Placement, room: string, token = appToken, app = "demo-chat-test") {
-    const connected = await connectPeer({
-      url: server.url,
-      appToken: token,
-      peerinfo: { name },
-      ...(placement === "room" ? { query: { app, room } } : {}),
-    });
-    peers.push(connected);
-    return connected;
-  }
+  const peer = (name: string, placement: Placement, room: string, token?: string, app?: string) =>
+    suite.peer(name, { room: placement === "room" ? room : undefined, token, app });
 
   describe.each([
     ["sockets that name the room at connect", ["room", "room", "room"]],
@@ -181,10 +160,10 @@ describe("signaling through wrangler dev with real socket.io-clients", () => {
 
       // The logs carry ids and codes: never a token, an SDP, a candidate, peerinfo or payload.
       // (wrangler dev prints the runtime's log lines a moment later.)
-      await expect.poll(() => server.output(), { timeout: 5000 }).toContain('"log":"refusal"');
-      const logs = server.output();
+      await expect.poll(() => suite.server.output(), { timeout: 5000 }).toContain('"log":"refusal"');
+      const logs = suite.server.output();
       for (const secret of [
-        appToken,
+        suite.appToken,
         alice.session,
         bob.session,
         carol.session,
@@ -199,7 +178,7 @@ describe("signaling through wrangler dev with real socket.io-clients", () => {
   });
 
   it("keeps apps apart: two apps, one room name, two rooms, and nothing of one reaches the other", async () => {
-    const otherToken = await fetchAppToken(server.url, "other-app");
+    const otherToken = await fetchAppToken(suite.server.url, "other-app");
     const room = "tenancy-lobby";
     const mine = await peer("mine", "room", room);
     const theirs = await peer("theirs", "room", room, otherToken, "other-app");
@@ -307,11 +286,8 @@ describe("signaling through wrangler dev with real socket.io-clients", () => {
     await bob.next("room-join-accept");
 
     // A raw WebSocket in the same room's object, speaking garbage.
-    const { WebSocket } = await import("ws");
-    const raw = new WebSocket(
-      `${server.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket&app=demo-chat-test&room=${room}&token=${appToken}`,
-    );
-    await new Promise((resolve) => raw.once("message", resolve));
+    const raw = await suite.raw(room);
+    await raw.next();
     raw.send("40");
     for (const frame of [
       "zzz",
@@ -321,10 +297,10 @@ describe("signaling through wrangler dev with real socket.io-clients", () => {
       '451-["x",{}]',
       Buffer.from([1, 2, 3]),
     ]) {
-      raw.send(frame);
+      raw.ws.send(frame);
     }
     raw.send(`42["x","${"a".repeat(1_000_001)}"]`);
-    await new Promise((resolve) => raw.once("close", resolve));
+    await raw.closed;
 
     const candidate = { candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host", sdpMLineIndex: 0 };
     const ack = await alice.socket.emitWithAck("relay-ice-candidate", {

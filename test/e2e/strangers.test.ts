@@ -1,59 +1,24 @@
 import { request } from "node:http";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { fetchAppToken } from "../support/app-token";
-import { connectPeer, type TestPeer } from "../support/peer";
-import { type DevServer, startDevServer } from "../support/wrangler-dev";
-
-const APP = "demo-chat-test";
+import { TEST_APP as APP, useDevServer } from "../support/dev-server-suite";
 
 /** The room object's defences against sockets that do not behave: deadlines, floods, caps, and the logs they leave. */
 describe("a room's object facing sockets that misbehave", () => {
-  let server: DevServer;
-  let appToken: string;
-  const sockets: WebSocket[] = [];
-  const peers: TestPeer[] = [];
-
-  beforeAll(async () => {
-    server = await startDevServer({
-      vars: {
-        AUTH_TIMEOUT_MS: "1500",
-        RATE_LIMIT_PER_SECOND: "20",
-        RATE_LIMIT_BURST: "40",
-        MAX_SOCKETS_PER_OBJECT: "4",
-      },
-    });
-    appToken = await fetchAppToken(server.url, APP);
-  });
-  afterEach(() => {
-    for (const ws of sockets.splice(0)) ws.terminate();
-    for (const peer of peers.splice(0)) peer.close();
-  });
-  afterAll(async () => {
-    await server?.stop();
+  const suite = useDevServer({
+    vars: {
+      AUTH_TIMEOUT_MS: "1500",
+      RATE_LIMIT_PER_SECOND: "20",
+      RATE_LIMIT_BURST: "40",
+      MAX_SOCKETS_PER_OBJECT: "4",
+    },
   });
 
   /** A raw socket in `room`'s object that has sent CONNECT and nothing else. */
-  async function raw(room: string, headers: Record<string, string> = {}) {
-    const query = `&app=${APP}&room=${encodeURIComponent(room)}&token=${appToken}`;
-    const ws = new WebSocket(`${server.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket${query}`, {
-      headers,
-    });
-    sockets.push(ws);
-    ws.on("error", () => {}); // a socket the server refused or closed: the test reads its close code
-    const received: string[] = [];
-    ws.on("message", (data) => received.push(data.toString()));
-    const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
-    await new Promise((resolve, reject) => {
-      ws.once("open", resolve);
-      ws.once("error", reject);
-    });
-    ws.send("40");
-    return { ws, received, closed };
-  }
+  const raw = (room: string) => suite.raw(room, { connect: true });
 
   const logLines = (what: string) =>
-    server
+    suite.server
       .output()
       .split("\n")
       .filter((line) => line.includes(`"log":"${what}"`));
@@ -61,8 +26,7 @@ describe("a room's object facing sockets that misbehave", () => {
   it("closes a socket that has not passed auth-request within AUTH_TIMEOUT_MS, and keeps one that has", async () => {
     const room = "deadline";
     const idle = await raw(room);
-    const peer = await connectPeer({ url: server.url, appToken, query: { app: APP, room } });
-    peers.push(peer);
+    const peer = await suite.peer("peer", { room });
     const started = Date.now();
     expect(await idle.closed).toBe(1008);
     expect(Date.now() - started).toBeLessThan(10_000);
@@ -82,7 +46,7 @@ describe("a room's object facing sockets that misbehave", () => {
     const code = await flooder.closed;
     clearInterval(timer);
     expect(code).toBe(1008);
-    const rateLimited = flooder.received.filter((frame) => frame.includes("ERR_RATE_LIMITED"));
+    const rateLimited = flooder.unread().filter((frame) => frame.includes("ERR_RATE_LIMITED"));
     expect(rateLimited.length).toBeGreaterThan(0);
     expect(rateLimited.length).toBeLessThanOrEqual(3 * 2); // 3 per 10 s window; the flood is closed within two
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -93,12 +57,9 @@ describe("a room's object facing sockets that misbehave", () => {
   it("logs each close once, including closes the server makes", async () => {
     const room = "close-once";
     const socket = await raw(room);
-    const id = await new Promise<string>((resolve) => {
-      socket.ws.on("message", (data) => {
-        const match = /^40\{"sid":"([^"]+)"/.exec(data.toString());
-        if (match) resolve(match[1] as string);
-      });
-    });
+    expect((await socket.next()).charAt(0)).toBe("0");
+    const id = /^40\{"sid":"([^"]+)"/.exec(await socket.next())?.[1] as string;
+    expect(id).toBeDefined();
     socket.ws.send("1"); // Engine.IO close: the server closes the socket
     await socket.closed;
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -108,16 +69,7 @@ describe("a room's object facing sockets that misbehave", () => {
   it("holds at most MAX_SOCKETS_PER_OBJECT sockets in one object; more are refused with 503", async () => {
     const room = "crowded";
     for (let i = 0; i < 4; i++) await raw(room);
-    const status = await new Promise<number>((resolve) => {
-      const ws = new WebSocket(
-        `${server.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket&app=${APP}&room=${room}&token=${appToken}`,
-      );
-      sockets.push(ws);
-      ws.on("error", () => {});
-      ws.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
-      ws.once("open", () => resolve(101));
-    });
-    expect(status).toBe(503);
+    await expect(suite.raw(room)).rejects.toThrow("HTTP 503");
     // Another room's object is not affected.
     await raw("elsewhere");
   });
@@ -126,7 +78,7 @@ describe("a room's object facing sockets that misbehave", () => {
     const upgrade = (address: string) =>
       new Promise<number>((resolve, reject) => {
         // No token: allowed upgrades get 401 from the worker, so no object wakes either way.
-        const req = request(`${server.url}/socket.io/?EIO=4&transport=websocket&app=${APP}&room=limited`, {
+        const req = request(`${suite.server.url}/socket.io/?EIO=4&transport=websocket&app=${APP}&room=limited`, {
           headers: { Upgrade: "websocket", Connection: "Upgrade", "CF-Connecting-IP": address },
         });
         req.once("response", (res) => {

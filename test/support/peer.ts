@@ -1,4 +1,5 @@
 import { io, type Socket } from "socket.io-client";
+import type WebSocket from "ws";
 import type { ClientToServerEvents, ServerToClientEvents } from "../../src/protocol/events";
 
 export type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -89,4 +90,27 @@ export async function connectPeer(options: PeerOptions): Promise<TestPeer> {
   };
   await peer.authenticate();
   return peer;
+}
+
+/**
+ * The `ws` WebSocket under a connected socket.io-client's Engine.IO
+ * transport: what a test reaches for to close or cut the connection the way a
+ * browser or a network would, which socket.io-client has no call for.
+ *
+ * @example
+ * transportOf(peer.socket).close(1001, "tab closed");
+ */
+export function transportOf(socket: Socket): WebSocket & { _socket: { destroy(): void } } {
+  return (socket.io.engine.transport as unknown as { ws: WebSocket & { _socket: { destroy(): void } } }).ws;
+}
+
+/**
+ * Cuts a socket.io-client's TCP connection without a close frame, as a
+ * network change does: the server sees no goodbye, the client a transport error.
+ *
+ * @example
+ * dropTcp(alice.socket); // with `reconnection: true`, alice reconnects by herself
+ */
+export function dropTcp(socket: Socket): void {
+  transportOf(socket)._socket.destroy();
 }

@@ -28,6 +28,11 @@ export class VerifiedSessions {
     this.#byConnection.set(connection, { token, expiresAt: claims.exp * 1000 });
   }
 
+  /** `token` was just signed for `connection` and is valid until `expiresAt` (ms): its first use need not be verified either. */
+  remember(connection: string, token: string, expiresAt: number): void {
+    this.#byConnection.set(connection, { token, expiresAt });
+  }
+
   forget(connection: string): void {
     this.#byConnection.delete(connection);
   }

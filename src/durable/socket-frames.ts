@@ -157,8 +157,14 @@ export class SocketFrames {
       verifyAppToken: (token) => verifyAppToken(secret(), token),
       verifySessionToken: (token, binding) =>
         sessions.check(binding.connection, token, Date.now(), () => verifySessionToken(secret(), token, binding)),
-      signSessionToken: (binding) =>
-        signSessionToken(secret(), { ...binding, lifetimeSeconds: config.tokenLifetimeSeconds }),
+      signSessionToken: async (binding) => {
+        const now = new Date();
+        const lifetimeSeconds = config.tokenLifetimeSeconds;
+        const token = await signSessionToken(secret(), { ...binding, lifetimeSeconds }, now);
+        // Signed here just now: its first use (a create, a join request) need not check its HMAC either.
+        sessions.remember(binding.connection, token, (Math.floor(now.getTime() / 1000) + lifetimeSeconds) * 1000);
+        return token;
+      },
     };
     return this.#services;
   }

@@ -1,5 +1,5 @@
 import { decodeProtectedHeader, jwtVerify, SignJWT } from "jose";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { TokenError, type TokenErrorCode } from "../../src/auth/token-error";
 import { signAppToken, signSessionToken, verifyAppToken, verifySessionToken } from "../../src/auth/tokens";
 
@@ -27,6 +27,19 @@ describe("app tokens", () => {
     expect(payload.app).toBe("demo-chat-test");
     expect(payload.exp).toBeUndefined();
     await expect(verifyAppToken(secret, token, seconds(10 * 365 * 86_400))).resolves.toEqual({ app: "demo-chat-test" });
+  });
+
+  it("that passed once pass again without their HMAC, under the same secret only", async () => {
+    const token = await signAppToken(secret, "demo-cached", t0);
+    const verify = (key: string) => verifyAppToken(key, token, t0);
+    await expect(verify(secret)).resolves.toEqual({ app: "demo-cached" });
+    const hmac = vi.spyOn(crypto.subtle, "verify");
+    await expect(verify(secret)).resolves.toEqual({ app: "demo-cached" });
+    expect(hmac).not.toHaveBeenCalled();
+    // A rotated secret: the remembered success does not carry over.
+    expect(await codeOf(verify(otherSecret))).toBe("ERR_TOKEN_BAD_SIGNATURE");
+    expect(hmac).toHaveBeenCalled();
+    hmac.mockRestore();
   });
 
   it("signed with another secret fail with ERR_TOKEN_BAD_SIGNATURE", async () => {

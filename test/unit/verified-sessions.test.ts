@@ -33,6 +33,17 @@ describe("VerifiedSessions", () => {
     await expect(sessions.check("c1", "forged", 0, failing)).rejects.toThrow(TokenError);
   });
 
+  it("trusts a token it was told was just signed, for that connection and until its expiry only", async () => {
+    const sessions = new VerifiedSessions();
+    const verify = vi.fn(async () => claims(100));
+    sessions.remember("c1", "fresh", 100_000);
+    await sessions.check("c1", "fresh", 99_999, verify);
+    expect(verify).not.toHaveBeenCalled();
+    await sessions.check("c2", "fresh", 0, verify);
+    await sessions.check("c1", "fresh", 100_000, verify);
+    expect(verify).toHaveBeenCalledTimes(2);
+  });
+
   it("forgets a connection", async () => {
     const sessions = new VerifiedSessions();
     const verify = vi.fn(async () => claims(100));

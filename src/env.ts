@@ -69,6 +69,8 @@ export interface Settings {
   APP_AUTH_WINDOW_SECONDS?: string;
   /** Failed POST /app attempts allowed from all addresses together in that window (default 1000). */
   APP_AUTH_GLOBAL_MAX_FAILURES?: string;
+  /** "off": leave out the lifecycle log lines (socket-open, socket-close, room-created, room-deleted). */
+  LOG_LIFECYCLE?: string;
   /** "true": log one line per object wake (message, alarm, RPC), to measure idle cost. */
   LOG_WAKES?: string;
   /** App whose tokens `/demo/token` hands out without a password; unset turns the demo off. */

@@ -12,6 +12,27 @@ import { logFields } from "./log-fields";
  * // {"log":"socket-close","object":"room:demo/lobby","socket":"Xy…","code":1000}
  */
 export function log(what: string, fields: Record<string, unknown>): void {
+  if (!lifecycleLines && LIFECYCLE.has(what) && fields.unloggedRefusals === undefined) return;
   // `what` goes last, so no field (a refusal's `event`, say) can replace it.
   console.log(JSON.stringify({ ...logFields(fields), log: what }));
+}
+
+/**
+ * The ordinary comings and goings, which `LOG_LIFECYCLE=off` leaves out:
+ * one socket's open and close, a room's creation and deletion. Refusals,
+ * errors, ghosts and recovery are always logged, and so is the close of a
+ * socket that had refusals held back. Under `wrangler dev` every line
+ * crosses the inspector to the wrangler process, which cost a call set-up
+ * several ms (see bench/RESULTS.md); deployed, they count towards log volume.
+ */
+const LIFECYCLE = new Set(["socket-open", "socket-close", "room-created", "room-deleted"]);
+let lifecycleLines = true;
+
+/**
+ * Whether lifecycle lines are printed (the `LOG_LIFECYCLE` setting; one per isolate, as its env).
+ *
+ * @example logLifecycle(env.LOG_LIFECYCLE !== "off");
+ */
+export function logLifecycle(on: boolean): void {
+  lifecycleLines = on;
 }

@@ -14,7 +14,7 @@ import { HeartbeatSweep } from "./heartbeat-sweep";
 import { HeldSockets } from "./held-sockets";
 import { KeyedQueue } from "./keyed-queue";
 import { LocalDelivery } from "./local-delivery";
-import { log } from "./log";
+import { log, logLifecycle } from "./log";
 import { ObjectStubs } from "./object-stubs";
 import { closeQuietly } from "./quiet-socket";
 import { type AuthorityReply, RoomAuthority } from "./room-authority";
@@ -163,6 +163,7 @@ export class Room extends DurableObject<Env> {
       autoPongAt: (ws) => ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? null,
       drop: (ws, tag, code, reason) => this.#queues.run(tag, () => this.#departures.drop(ws, tag, code, reason)),
     });
+    logLifecycle(env.LOG_LIFECYCLE !== "off");
     if (env.LOG_WAKES === "true") log("object-start", { object: this.#label() });
   }
 

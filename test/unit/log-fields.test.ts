@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { log } from "../../src/durable/log";
+import { log, logLifecycle } from "../../src/durable/log";
 import { logFields, logText, MAX_LOG_TEXT } from "../../src/durable/log-fields";
 
 afterEach(() => {
@@ -88,5 +88,31 @@ describe("log fields from clients (issue #12)", () => {
   it("still lets no field replace the log name", () => {
     const [line] = printed(() => log("refusal", { log: "forged" }));
     expect(JSON.parse(line as string)).toEqual({ log: "refusal" });
+  });
+});
+
+describe("LOG_LIFECYCLE=off", () => {
+  afterEach(() => logLifecycle(true));
+
+  it("leaves out ordinary opens, closes and rooms, and keeps refusals, ghosts and the close of a refused socket", () => {
+    logLifecycle(false);
+    const lines = printed(() => {
+      log("socket-open", { socket: "a" });
+      log("room-created", { object: "room:demo/lobby" });
+      log("socket-close", { socket: "a", code: 1000 });
+      log("room-deleted", { object: "room:demo/lobby" });
+      log("refusal", { socket: "b", code: "ERR_RATE_LIMITED" });
+      log("peer-gone", { socket: "c" });
+      log("socket-close", { socket: "b", code: 1008, unloggedRefusals: 12 });
+    });
+    expect(lines.map((line) => JSON.parse(line).log)).toEqual(["refusal", "peer-gone", "socket-close"]);
+  });
+
+  it("prints every line by default", () => {
+    const lines = printed(() => {
+      log("socket-open", { socket: "a" });
+      log("socket-close", { socket: "a", code: 1000 });
+    });
+    expect(lines).toHaveLength(2);
   });
 });

@@ -47,7 +47,6 @@ async function main() {
       quick: options.quick,
       drivers: options.drivers,
       deflate: options.deflate,
-      logs: options.logs,
       counts: options.relay,
     },
   };
@@ -59,7 +58,7 @@ async function main() {
   const idle = has("idle") ? await startIdleWindow(options.idleSeconds, options.idleSockets) : undefined;
 
   if (has("relay") || has("busy") || has("setup")) {
-    const running = await startSystems({ deflate: options.deflate, logs: options.logs });
+    const running = await startSystems({ deflate: options.deflate });
     const pool = await DriverPool.start(options.drivers);
     try {
       results.frameBytes = running.frameBytes;

@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 
 interface FloorEnv {
   PAIRS: DurableObjectNamespace<Pair>;
+  COSTS: DurableObjectNamespace<Costs>;
 }
 
 /** Two sockets, tagged "a" and "b"; each frame from one goes to the other, untouched. */
@@ -27,10 +28,40 @@ export class Pair extends DurableObject<FloorEnv> {
   }
 }
 
+/**
+ * What one request costs an object, for bench/steps.ts: each frame is answered
+ * with itself after doing what it names. "none": nothing; "insert": one SQLite
+ * insert (the output gate holds the answer until it is committed); "new-table":
+ * a new table and an insert (a room's first write); "log": one console.log line.
+ */
+export class Costs extends DurableObject<FloorEnv> {
+  override async fetch(): Promise<Response> {
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    const sql = this.ctx.storage.sql;
+    if (message === "insert") {
+      sql.exec("CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID");
+      sql.exec("INSERT INTO kv VALUES (?, ?)", crypto.randomUUID(), "v");
+    } else if (message === "new-table") {
+      const table = `t_${crypto.randomUUID().replaceAll("-", "")}`;
+      sql.exec(`CREATE TABLE ${table} (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID`);
+      sql.exec(`INSERT INTO ${table} VALUES (?, ?)`, "k", "v");
+    } else if (message === "log") {
+      console.log(JSON.stringify({ log: "socket-open", object: "room:bench/costs", socket: "abcdefghijklmnopqrst" }));
+    }
+    ws.send(message);
+  }
+}
+
 export default {
   async fetch(request: Request, env: FloorEnv): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === "/health") return Response.json({ status: "ok" });
+    if (url.pathname === "/costs") return env.COSTS.get(env.COSTS.newUniqueId()).fetch(request);
     const id = url.searchParams.get("id");
     if (url.pathname !== "/pair" || !id) return new Response("not found", { status: 404 });
     return env.PAIRS.get(env.PAIRS.idFromName(id)).fetch(request);

@@ -14,8 +14,6 @@ export interface BenchOptions {
   drivers: number;
   /** Relay clients offer permessage-deflate. */
   deflate: boolean;
-  /** This server prints its lifecycle log lines (off by default: see the report's notes). */
-  logs: boolean;
   relay: RelayCounts;
   busyRoomPairs: number;
   /** Rooms set up 50 at a time, per batch. */
@@ -27,7 +25,7 @@ export interface BenchOptions {
 
 export const USAGE =
   "npm run bench -- [--quick] [--only relay,busy,setup,idle,memory] [--systems machine,floor,node,zero,seed] " +
-  "[--drivers N] [--window N] [--deflate] [--logs] [--idle-seconds N]";
+  "[--drivers N] [--window N] [--deflate] [--idle-seconds N]";
 
 /**
  * Reads the command line.
@@ -53,7 +51,6 @@ export function readOptions(args: string[]): BenchOptions {
     // each more one on a small machine only takes cores from the server.
     drivers: Number(value("--drivers")) || Math.max(1, Math.floor(cpus().length / 4)),
     deflate: args.includes("--deflate"),
-    logs: args.includes("--logs"),
     relay: {
       roundsOnePair: quick ? 300 : 2000,
       warmupOnePair: 100,

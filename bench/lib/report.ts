@@ -17,8 +17,6 @@ export interface Results {
     quick: boolean;
     drivers: number;
     deflate: boolean;
-    /** This server printed its lifecycle log lines (`--logs`); off by default. */
-    logs?: boolean;
     counts: RelayCounts;
     /** Wall time of the whole run. */
     seconds?: number;
@@ -45,8 +43,7 @@ export function renderReport(results: Results): string {
       `Run on ${meta.date}${meta.quick ? " (--quick)" : ""}` +
       `${meta.seconds === undefined ? "" : `, took ${meta.seconds.toFixed(0)} s`}. ` +
       `Relay frames: ${results.frameBytes ?? "?"} bytes. Driver: ${meta.drivers} process${meta.drivers === 1 ? "" : "es"} of raw-frame \`ws\` clients, ` +
-      `permessage-deflate ${meta.deflate ? "offered (as browsers do)" : "not offered"}. ` +
-      `This server's lifecycle log lines ${meta.logs ? "on (--logs)" : "off (LOG_LIFECYCLE=off; --logs turns them on)"}.`,
+      `permessage-deflate ${meta.deflate ? "offered (as browsers do)" : "not offered"}.`,
     "",
   );
   if (results.relay) lines.push(...renderRelay(results.relay, meta.counts, meta.cores));
@@ -194,9 +191,6 @@ const READING_NOTES = `## Reading these numbers
   it least. Throughput is a property of the server only when its row says "server" (one of its
   threads was saturated); on 2 cores, the driver and the two workerd processes of \`wrangler dev\`
   share them, and a "shared CPU" row measures how the scheduler split them.
-- This server runs with \`LOG_LIFECYCLE=off\` unless \`--logs\`: under \`wrangler dev\` each log line
-  crosses the inspector to the wrangler process, a cost of the local tooling that the floors and the
-  Node server (which log nothing per connection) do not pay, and that cost a call set-up several ms.
 - The runtime floor and this server run under \`wrangler dev\`, behind its local proxy (the second
   workerd process, in results.json as the smaller of \`server.processes\`); deployed, there is no
   such proxy. The machine floor and the Node socket.io server run without it.

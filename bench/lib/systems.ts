@@ -47,10 +47,10 @@ export interface Running {
  * wrangler's local proxy), the Node socket.io comparator and the machine
  * floor as Node processes of their own.
  */
-export async function startSystems(options: { deflate: boolean; logs: boolean }): Promise<Running> {
+export async function startSystems(options: { deflate: boolean }): Promise<Running> {
   const nodeSecret = randomBytes(32).toString("hex");
   const [server, runtimeFloor, nodeServer, machineFloor] = await Promise.all([
-    startWrangler({ vars: options.logs ? BENCH_VARS : { ...BENCH_VARS, LOG_LIFECYCLE: "off" } }),
+    startWrangler({ vars: BENCH_VARS }),
     startWrangler({ config: join(bench, "floor/wrangler.toml") }),
     startChildServer(join(bench, "node-server/main.ts"), { TOKEN_SECRET: nodeSecret }),
     startChildServer(join(bench, "machine-floor/main.ts")),

@@ -21,9 +21,8 @@ export function log(what: string, fields: Record<string, unknown>): void {
  * The ordinary comings and goings, which `LOG_LIFECYCLE=off` leaves out:
  * one socket's open and close, a room's creation and deletion. Refusals,
  * errors, ghosts and recovery are always logged, and so is the close of a
- * socket that had refusals held back. Under `wrangler dev` every line
- * crosses the inspector to the wrangler process, which cost a call set-up
- * several ms (see bench/RESULTS.md); deployed, they count towards log volume.
+ * socket that had refusals held back. Two to four lines per call set-up
+ * add up in log volume (Workers Logs counts lines).
  */
 const LIFECYCLE = new Set(["socket-open", "socket-close", "room-created", "room-deleted"]);
 let lifecycleLines = true;

@@ -47,10 +47,17 @@ export class AlarmSchedule {
   }
 
   #read(): Promise<void> {
-    this.#reading ??= this.storage.getAlarm().then((at) => {
-      // A wake asked for while the read was on its way is already set, and no later than what was read.
-      if (this.#at === undefined) this.#at = at;
-    });
+    this.#reading ??= this.storage.getAlarm().then(
+      (at) => {
+        // A wake asked for while the read was on its way is already set, and no later than what was read.
+        if (this.#at === undefined) this.#at = at;
+      },
+      (error: unknown) => {
+        // The next wake asked for reads again.
+        this.#reading = undefined;
+        throw error;
+      },
+    );
     return this.#reading;
   }
 }

@@ -269,7 +269,15 @@ export class Room extends DurableObject<Env> {
   async relayBatch(items: Array<{ ref: RoomRef; to: string; frame: string }>): Promise<boolean[]> {
     this.#countWake("rpc");
     const delivered: boolean[] = [];
-    for (const { ref, to, frame } of items) delivered.push(await this.#delivery.relay(ref, to, frame));
+    for (const { ref, to, frame } of items) {
+      try {
+        delivered.push(await this.#delivery.relay(ref, to, frame));
+      } catch (error) {
+        // Only this one is undelivered (its sender then asks the room); the others were sent.
+        console.error(`[${this.#label()}] relay to ${to} failed:`, error);
+        delivered.push(false);
+      }
+    }
     return delivered;
   }
 

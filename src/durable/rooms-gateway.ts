@@ -40,10 +40,12 @@ export interface GatewayHost {
   name(): string;
 }
 
-/** Relays waiting for the RPC to their receiver's object; `sending` while one is on its way. */
+/** Relays waiting for the RPC to their receiver's object; `sending` while one is on its way or due. */
 interface RelayQueue {
   items: Array<RelayItem & { resolve: (delivered: boolean) => void }>;
   sending: boolean;
+  /** Sends at once what waits for the end of the turn (set while it waits). */
+  hurry: (() => void) | null;
 }
 
 /**
@@ -62,6 +64,8 @@ export class RoomsGateway implements RoomGateway {
   /** Room object ids by name: hashing a name is not free, and every request to a room needs it. */
   readonly #roomIds = new Map<string, DurableObjectId>();
   readonly #relayQueues = new Map<string, RelayQueue>();
+  /** One-hop relays not yet answered by their receivers' objects. */
+  readonly #unsettled = new Set<Promise<boolean>>();
 
   constructor(private readonly host: GatewayHost) {}
 
@@ -69,6 +73,11 @@ export class RoomsGateway implements RoomGateway {
     if (action.kind === "relay") {
       const relayed = await this.#relayDirect(ref, actor, action);
       if (relayed) return relayed;
+    } else {
+      // A peer's relays reach their receivers before anything its next request causes: no
+      // candidate arrives after the receiver heard its sender leave. (They wait for the turn's
+      // end to share an RPC, while the next frame is already being handled.)
+      await this.#relaysSettled();
     }
     return this.#askRoom(ref, actor, action);
   }
@@ -133,23 +142,37 @@ export class RoomsGateway implements RoomGateway {
    * and no measurable latency with one relay in flight. Order is kept, per object.
    */
   #relayOut(home: string, item: RelayItem): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
+    const delivered = new Promise<boolean>((resolve) => {
       let queue = this.#relayQueues.get(home);
       if (!queue) {
-        queue = { items: [], sending: false };
+        queue = { items: [], sending: false, hurry: null };
         this.#relayQueues.set(home, queue);
       }
       queue.items.push({ ...item, resolve });
-      if (!queue.sending) {
-        queue.sending = true;
-        const waiting = queue;
-        setTimeout(() => void this.#flushRelays(home, waiting), 0);
-      }
+      if (queue.sending) return;
+      queue.sending = true;
+      const waiting = queue;
+      const flush = () => {
+        clearTimeout(timer);
+        waiting.hurry = null;
+        void this.#flushRelays(home, waiting);
+      };
+      const timer = setTimeout(flush, 0);
+      queue.hurry = flush;
     });
+    this.#unsettled.add(delivered);
+    void delivered.then(() => this.#unsettled.delete(delivered));
+    return delivered;
+  }
+
+  /** Settles when every relay queued so far has been answered by its receiver's object (sent at once if waiting). */
+  async #relaysSettled(): Promise<void> {
+    if (this.#unsettled.size === 0) return;
+    for (const queue of this.#relayQueues.values()) queue.hurry?.();
+    await Promise.all(this.#unsettled);
   }
 
   async #flushRelays(home: string, queue: RelayQueue): Promise<void> {
-    queue.sending = true;
     while (queue.items.length > 0) {
       const items = queue.items.splice(0);
       let delivered: boolean[];

@@ -60,4 +60,23 @@ describe("the object's alarm", () => {
     expect(alarms.scheduled).toBe(60_000);
     expect(fake.calls.reads).toBe(0);
   });
+
+  it("reads again after a failed read, instead of failing every later wake", async () => {
+    let fail = true;
+    let alarm: number | null = null;
+    const storage = {
+      getAlarm: async () => {
+        if (fail) throw new Error("storage unavailable");
+        return alarm;
+      },
+      setAlarm: async (at: number | Date) => {
+        alarm = Number(at);
+      },
+    };
+    const alarms = new AlarmSchedule(storage as unknown as DurableObjectStorage);
+    await expect(alarms.wakeBy(1_000)).rejects.toThrow("storage unavailable");
+    fail = false;
+    await alarms.wakeBy(2_000);
+    expect(alarm).toBe(2_000);
+  });
 });

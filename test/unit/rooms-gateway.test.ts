@@ -10,13 +10,19 @@ const relayTo = (to: string): RoomAction => ({ kind: "relay", what: "ice-candida
 /** A gateway in object "here" whose sockets relay to bob, held by object "there", over a fake RPC. */
 function gatewayToThere() {
   const batches: RelayItem[][] = [];
+  /** Every RPC, in the order made: "relayBatch" or the room action's kind. */
+  const calls: string[] = [];
   const gateway = new RoomsGateway({
     self: "here",
     isSelf: () => false,
     idFromName: (name) => name as unknown as DurableObjectId,
     stub: () => ({
-      roomAction: async () => ({ outcome: { ok: false, error: { code: "ERR_UNEXPECTED", message: "" } }, reply: [] }),
+      roomAction: async (_ref, _actor, action) => {
+        calls.push(action.kind);
+        return { outcome: { ok: true, data: {} }, reply: [] };
+      },
       relayBatch: async (items) => {
+        calls.push("relayBatch");
         batches.push(items);
         return items.map(() => true);
       },
@@ -32,7 +38,7 @@ function gatewayToThere() {
     ["alice", "here"],
     ["bob", "there"],
   ]);
-  return { gateway, batches };
+  return { gateway, batches, calls };
 }
 
 describe("the rooms gateway's one-hop relay", () => {
@@ -44,6 +50,14 @@ describe("the rooms gateway's one-hop relay", () => {
     expect(batches).toHaveLength(1);
     expect(batches[0]?.map((item) => item.to)).toEqual(["bob", "bob", "bob"]);
     expect(acks.map((ack) => ack?.outcome.ok)).toEqual([true, true, true]);
+  });
+
+  it("delivers a peer's waiting relays before its next room request leaves (no candidate after its sender's leave)", async () => {
+    const { gateway, calls } = gatewayToThere();
+    const relay = await gateway.request(ref, alice, relayTo("bob"));
+    await gateway.request(ref, alice, { kind: "leave", payload: null });
+    expect(calls).toEqual(["relayBatch", "leave"]);
+    expect((await relay.later)?.outcome.ok).toBe(true);
   });
 
   it("sends what queued during an RPC in the next one", async () => {

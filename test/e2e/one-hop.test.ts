@@ -137,4 +137,37 @@ describe("the one-hop relay", () => {
     await bob.next("session-description");
     expect(bobSaw).toEqual(["room-user-join", "session-description"]);
   });
+
+  it.each([
+    ["own objects", false],
+    ["the room's object", true],
+  ])(
+    "delivers a peer's relays sent just before its leave before the room-user-leave it causes (%s)",
+    async (_l, named) => {
+      const room = `relays-then-leave-${named}`;
+      const [alice, bob] = [await peer("alice", named ? room : undefined), await peer("bob")];
+      await setUpRoom(room, alice, bob);
+      const seen: string[] = [];
+      bob.socket.onAny((event: string) => seen.push(event));
+      // Twenty candidates without waiting for their acks, then the leave: as a closing tab's last words.
+      for (let n = 0; n < 20; n++) {
+        alice.socket.emit("relay-ice-candidate", {
+          auth: alice.session,
+          room,
+          to: bob.id,
+          ice_candidate: candidate(n),
+        });
+      }
+      expect(await alice.socket.emitWithAck("room-leave-request", { auth: alice.session, room })).toMatchObject({
+        ok: true,
+      });
+      await bob.next("room-user-leave");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(seen).toEqual([
+        ...Array.from({ length: 20 }, () => "ice-candidate"),
+        "room-user-leave",
+        "room-owner-change",
+      ]);
+    },
+  );
 });

@@ -62,8 +62,10 @@ export function readOptions(args: string[]): BenchOptions {
     },
     busyRoomPairs: 10,
     setupBatches: quick ? [1, 100] : [1, 100, 1000],
-    // Quick: one ping interval (60 s) and a little, so that each object wakes once.
-    idleSeconds: Number(value("--idle-seconds")) || (quick ? 70 : 150),
+    // Whole ping intervals (60 s), so that each object's periodic wakes count the same whatever
+    // their phase: over 150 s, a socket first pinged at 30 s (its auth deadline) showed 3 wakes
+    // and one first pinged at 60 s showed 2, for the same one wake a minute.
+    idleSeconds: Number(value("--idle-seconds")) || (quick ? 60 : 180),
     idleSockets: quick ? 20 : 100,
     memorySockets: quick ? 200 : 1000,
   };

@@ -1,6 +1,7 @@
 import type { VerifiedSessions } from "../auth/verified-sessions";
 import type { ConnectionState } from "../signaling/connection-state";
 import type { Peer } from "../signaling/room-store";
+import { CLOSE_MESSAGE_TOO_BIG, CLOSE_NORMAL, CLOSE_POLICY_VIOLATION } from "../socket/connection";
 import type { FloodGuard } from "./flood-guard";
 import type { HeldSockets } from "./held-sockets";
 import { log } from "./log";
@@ -13,7 +14,7 @@ import type { SessionKeeper } from "./session-keeper";
  * (1000), and the server's own closes for floods (1008) and oversized frames
  * (1009), which a reconnect would only repeat.
  */
-const ENDS_SESSION = new Set([1000, 1008, 1009]);
+const ENDS_SESSION = new Set([CLOSE_NORMAL, CLOSE_POLICY_VIOLATION, CLOSE_MESSAGE_TOO_BIG]);
 
 /** What departures need from the object they happen in. */
 export interface DepartureHost {
@@ -79,7 +80,7 @@ export class Departures {
     held.closing(tag);
     held.forgetState(tag);
     held.forgetPeer(socketId);
-    closeQuietly(ws, 1000, "session resumed on a new connection");
+    closeQuietly(ws, CLOSE_NORMAL, "session resumed on a new connection");
   }
 
   /** The connection leaves every room it is in and withdraws every request it made. */

@@ -1,11 +1,11 @@
 import { ENGINE_PING } from "../protocol/engine-io";
 import { authDeadline, CLOSE_AUTH_TIMEOUT } from "../socket/auth-deadline";
+import { CLOSE_INTERNAL_ERROR } from "../socket/connection";
 import { CLOSE_PING_TIMEOUT, heartbeatDue, judgeSocket } from "../socket/heartbeat";
 import type { HeldSockets } from "./held-sockets";
 import { closeQuietly, sendQuietly } from "./quiet-socket";
 
 const LAST_PING_KEY = "heartbeat:lastPingAt";
-const CLOSE_INTERNAL_ERROR = 1011;
 
 /** What the sweep needs from its object. */
 export interface SweepHost {

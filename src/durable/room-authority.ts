@@ -1,4 +1,3 @@
-import type { Env } from "../env";
 import type { KvStore } from "../signaling/kv-store";
 import type { RoomReply } from "../signaling/room-requests";
 import {
@@ -24,9 +23,16 @@ export interface AuthorityReply extends RoomReply {
   roster?: Roster;
 }
 
+/** The RPC methods of the other objects a room delivers to and audits. */
+export interface MemberObjectRpc {
+  deliver(ref: RoomRef, frames: OutgoingFrame[], roster?: Roster): Promise<string[]>;
+  present(ids: string[]): Promise<string[]>;
+}
+
 /** What the room needs from the object it lives in. */
 export interface RoomHost {
-  env: Env;
+  /** Another object, by id (its stub is kept: src/durable/object-stubs.ts). */
+  stub(home: string): MemberObjectRpc;
   /** This object's id: deliveries to it need no RPC. */
   self: string;
   kv(): KvStore;
@@ -150,7 +156,7 @@ export class RoomAuthority {
       Array.from(byObject, async ([home, ids]) => {
         let present: string[];
         try {
-          present = home === this.host.self ? this.host.presentHere(ids) : await this.#stub(home).present(ids);
+          present = home === this.host.self ? this.host.presentHere(ids) : await this.host.stub(home).present(ids);
         } catch (error) {
           console.error(`[${this.host.name()}] presence check of ${home} failed:`, error);
           return; // unknown is not gone
@@ -222,7 +228,7 @@ export class RoomAuthority {
         if (after) await after;
         return home === this.host.self
           ? this.host.deliverHere(ref, frames, roster)
-          : this.#stub(home).deliver(ref, frames, roster);
+          : this.host.stub(home).deliver(ref, frames, roster);
       })
       .then(
         (missing) => this.peersGone(ref, missing),
@@ -241,10 +247,6 @@ export class RoomAuthority {
   /** The members and the objects holding their sockets. */
   #roster(ref: RoomRef): Roster {
     return new RoomStore(this.host.kv(), ref).members().map((member) => [member.id, member.home] as const);
-  }
-
-  #stub(home: string) {
-    return this.host.env.ROOMS.get(this.host.env.ROOMS.idFromString(home));
   }
 }
 

@@ -5,6 +5,7 @@ import type { Env } from "../env";
 import { ENGINE_NOOP, ENGINE_PONG } from "../protocol/engine-io";
 import type { RoomAction } from "../signaling/room-rules";
 import type { Peer, RoomRef } from "../signaling/room-store";
+import { CLOSE_INTERNAL_ERROR } from "../socket/connection";
 import { AlarmSchedule } from "./alarm-schedule";
 import { CachedKvStore } from "./cached-kv-store";
 import type { OutgoingFrame } from "./delivery";
@@ -25,8 +26,6 @@ import { SessionStore } from "./session-store";
 import { SocketFrames } from "./socket-frames";
 import { acceptSocket } from "./socket-upgrade";
 import { SqlKvStore } from "./sql-kv-store";
-
-const CLOSE_INTERNAL_ERROR = 1011;
 
 /** The RPC methods by which objects hand recoverable sessions to each other. */
 interface SessionRpc {
@@ -92,7 +91,7 @@ export class Room extends DurableObject<Env> {
     const label = () => this.#label();
     this.#held = new HeldSockets(ctx, () => this.#keeper);
     this.#room = new RoomAuthority({
-      env,
+      stub: (home) => this.#stubs.get(home),
       self: this.#home,
       kv: () => this.#kv(),
       limits: () => ({ maxMembers: config.maxRoomMembers, maxPendingRequests: config.maxPendingRequests }),
@@ -110,11 +109,7 @@ export class Room extends DurableObject<Env> {
       idFromName: (name) => env.ROOMS.idFromName(name),
       stub: (id) => (typeof id === "string" ? this.#stubs.get(id) : env.ROOMS.get(id)) as unknown as RoomObjectRpc,
       actHere: (ref, actor, action) => this.#room.act(ref, actor, action, Date.now()),
-      memberHere: (socketId, ref) => {
-        const ws = this.#held.byId(socketId);
-        const state = ws ? this.#held.state(ws, this.#held.tagOf(ws) ?? "") : null;
-        return state?.rooms.includes(ref.room) ?? false;
-      },
+      memberHere: (socketId, ref) => this.#held.live(socketId)?.state?.rooms.includes(ref.room) ?? false,
       relayHere: (ref, to, frame) => this.#delivery.relay(ref, to, frame),
       name: label,
     });

@@ -2,7 +2,13 @@ import { signSessionToken, verifyAppToken, verifySessionToken } from "../auth/to
 import type { VerifiedSessions } from "../auth/verified-sessions";
 import type { SocketConfig } from "../config";
 import { routeEvent, type SignalingServices } from "../signaling/router";
-import { type ConnectionContext, type FrameResult, handleFrame } from "../socket/connection";
+import {
+  CLOSE_INTERNAL_ERROR,
+  CLOSE_POLICY_VIOLATION,
+  type ConnectionContext,
+  type FrameResult,
+  handleFrame,
+} from "../socket/connection";
 import type { Departures } from "./departures";
 import type { FloodGuard } from "./flood-guard";
 import type { HeldSockets } from "./held-sockets";
@@ -10,9 +16,6 @@ import { log } from "./log";
 import { closeQuietly, sendQuietly } from "./quiet-socket";
 import type { RoomsGateway } from "./rooms-gateway";
 import type { SessionKeeper } from "./session-keeper";
-
-const CLOSE_INTERNAL_ERROR = 1011;
-const CLOSE_POLICY_VIOLATION = 1008;
 
 /** What frame handling needs from its object. */
 export interface FramesHost {

@@ -18,7 +18,11 @@ import type { EventResult, IncomingEvent, StateUpdate } from "../signaling/event
 
 /** WebSocket close codes this layer uses (RFC 6455, section 7.4.1). */
 export const CLOSE_NORMAL = 1000;
+/** A flood, or a missed auth deadline (src/socket/auth-deadline.ts). */
+export const CLOSE_POLICY_VIOLATION = 1008;
 export const CLOSE_MESSAGE_TOO_BIG = 1009;
+/** A bug or lost state on the server's side: only that socket is closed. */
+export const CLOSE_INTERNAL_ERROR = 1011;
 
 /** What the connection layer needs from the outside world. */
 export interface ConnectionContext {

@@ -1,6 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { AUDIT_INTERVAL_MS, RoomAuthority, type RoomHost } from "../../src/durable/room-authority";
-import type { Env } from "../../src/env";
 import type { RoomAction } from "../../src/signaling/room-rules";
 import type { Peer } from "../../src/signaling/room-store";
 import { MemoryRedis } from "../support/memory-redis";
@@ -17,16 +16,15 @@ function fakeHost(gone: Set<string>) {
       calls.present++;
       return ids.filter((id) => !gone.has(id) && home !== "");
     },
-    deliver: async (_room: string, frames: Array<{ to: string }>) => {
+    deliver: async (_ref: unknown, frames: Array<{ to: string }>) => {
       calls.deliver++;
       return frames.map((frame) => frame.to).filter((id) => gone.has(id));
     },
   });
-  const env = { ROOMS: { idFromString: (home: string) => home, get: (home: string) => stub(home) } } as unknown as Env;
   const kv = new MemoryRedis();
   const pending: Promise<unknown>[] = [];
   const host: RoomHost = {
-    env,
+    stub,
     self: SELF,
     kv: () => kv,
     limits: () => ({ maxMembers: 3, maxPendingRequests: 8 }),

@@ -7,8 +7,11 @@ const ref = { app: "demo", room: "lobby" };
 const alice: Peer = { id: "alice", home: "here", peerinfo: null };
 const relayTo = (to: string): RoomAction => ({ kind: "relay", what: "ice-candidate", to, body: {}, payload: null });
 
-/** A gateway in object "here" whose sockets relay to bob, held by object "there", over a fake RPC. */
-function gatewayToThere() {
+/**
+ * A gateway in object "here" whose sockets relay to bob, held by object "there", over a fake RPC.
+ * `answered`: each relayBatch RPC waits for it before answering (default: answers at once).
+ */
+function gatewayToThere(answered: () => Promise<void> = async () => {}) {
   const batches: RelayItem[][] = [];
   /** Every RPC, in the order made: "relayBatch" or the room action's kind. */
   const calls: string[] = [];
@@ -24,6 +27,7 @@ function gatewayToThere() {
       relayBatch: async (items) => {
         calls.push("relayBatch");
         batches.push(items);
+        await answered();
         return items.map(() => true);
       },
     }),
@@ -60,12 +64,20 @@ describe("the rooms gateway's one-hop relay", () => {
     expect((await relay.later)?.outcome.ok).toBe(true);
   });
 
-  it("sends what queued during an RPC in the next one", async () => {
-    const { gateway, batches } = gatewayToThere();
+  it("sends what queued during an RPC in the next one, one RPC at a time", async () => {
+    let answer: () => void = () => {};
+    const { gateway, batches } = gatewayToThere(() => new Promise<void>((resolve) => (answer = resolve)));
     const first = await gateway.request(ref, alice, relayTo("bob"));
+    while (batches.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    // The first RPC is on its way: these two wait for it, then travel together.
+    const queued = await Promise.all([1, 2].map(() => gateway.request(ref, alice, relayTo("bob"))));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(batches.map((batch) => batch.length)).toEqual([1]);
+    answer();
     await first.later;
-    const second = await gateway.request(ref, alice, relayTo("bob"));
-    await second.later;
-    expect(batches.map((batch) => batch.length)).toEqual([1, 1]);
+    while (batches.length < 2) await new Promise((resolve) => setTimeout(resolve, 1));
+    answer();
+    await Promise.all(queued.map((reply) => reply.later));
+    expect(batches.map((batch) => batch.length)).toEqual([1, 2]);
   });
 });

@@ -69,7 +69,7 @@ export interface Settings {
   APP_AUTH_WINDOW_SECONDS?: string;
   /** Failed POST /app attempts allowed from all addresses together in that window (default 1000). */
   APP_AUTH_GLOBAL_MAX_FAILURES?: string;
-  /** "off": leave out the lifecycle log lines (socket-open, socket-close, room-created, room-deleted). */
+  /** Lifecycle log lines: "ends" (default: socket-close, room-deleted), "on" (also socket-open, room-created), "off". */
   LOG_LIFECYCLE?: string;
   /** "true": log one line per object wake (message, alarm, RPC), to measure idle cost. */
   LOG_WAKES?: string;

@@ -82,11 +82,14 @@ export class RoomAuthority {
     if (this.#auditDue(now) && this.#ghostsCouldRefuse(ref, action)) await this.#audit(ref);
     const result = applyRoomAction({ kv: this.host.kv(), ref, now, limits: this.host.limits() }, actor, action);
     if (action.kind === "create" && result.outcome.ok) {
-      this.host.kv().hset(REF_KEY, REF_FIELD, JSON.stringify(ref));
+      // With when it began, which the room's deletion logs.
+      this.host.kv().hset(REF_KEY, REF_FIELD, JSON.stringify({ app: ref.app, room: ref.room, createdAt: now }));
       log("room-created", { object: this.host.name(), app: ref.app });
       // A room, even one whose sockets all live elsewhere, has upkeep to do.
       this.host.waitUntil(this.host.wakeBy(now + this.host.upkeepInterval()));
     }
+    // The last one out deleted the room: forget it now, not at the next upkeep.
+    if (result.membership === "left" && new RoomStore(this.host.kv(), ref).owner() === null) this.forget();
     // A waiting request needs an alarm to time it out.
     if (action.kind === "join-request" && result.outcome.ok) {
       this.host.waitUntil(this.host.wakeBy(now + this.host.joinRequestTimeout()));
@@ -122,8 +125,14 @@ export class RoomAuthority {
 
   /** The room this object holds, if it holds one. */
   ref(): RoomRef | null {
+    const held = this.#held();
+    return held && { app: held.app, room: held.room };
+  }
+
+  /** The room as stored, with when it was created (absent in rooms created before that was stored). */
+  #held(): (RoomRef & { createdAt?: number }) | null {
     const value = this.host.kv().hget(REF_KEY, REF_FIELD);
-    return value === null ? null : (JSON.parse(value) as RoomRef);
+    return value === null ? null : JSON.parse(value);
   }
 
   /**
@@ -199,7 +208,11 @@ export class RoomAuthority {
 
   /** The room is gone: forget which room this object was. */
   forget(): void {
-    if (this.host.kv().hdel(REF_KEY, REF_FIELD) > 0) log("room-deleted", { object: this.host.name() });
+    const held = this.#held();
+    if (!held || this.host.kv().hdel(REF_KEY, REF_FIELD) === 0) return;
+    const fields: Record<string, unknown> = { object: this.host.name(), app: held.app };
+    if (held.createdAt !== undefined) fields.seconds = Math.round((Date.now() - held.createdAt) / 1000);
+    log("room-deleted", fields);
   }
 
   /**

@@ -158,7 +158,7 @@ export class Room extends DurableObject<Env> {
       autoPongAt: (ws) => ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? null,
       drop: (ws, tag, code, reason) => this.#queues.run(tag, () => this.#departures.drop(ws, tag, code, reason)),
     });
-    logLifecycle(env.LOG_LIFECYCLE !== "off");
+    logLifecycle(env.LOG_LIFECYCLE);
     if (env.LOG_WAKES === "true") log("object-start", { object: this.#label() });
   }
 

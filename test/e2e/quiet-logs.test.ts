@@ -1,15 +1,45 @@
 import { describe, expect, it } from "vitest";
 import { setUpRoom } from "../support/call";
-import { useDevServer } from "../support/dev-server-suite";
+import { type DevServerSuite, useDevServer } from "../support/dev-server-suite";
 
-/** README, "Logs": `LOG_LIFECYCLE=off` leaves out the ordinary comings and goings, and nothing else. */
+/** The JSON log lines (README, "Logs") the server printed so far, parsed. */
+function logLines(suite: DevServerSuite): Array<Record<string, unknown>> {
+  return suite.server
+    .output()
+    .split("\n")
+    .filter((line) => line.startsWith("{") && line.includes('"log":'))
+    .map((line) => JSON.parse(line));
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 500));
+
+/** README, "Logs": by default only the ends of sockets and rooms, each saying how long it lived. */
+describe("LOG_LIFECYCLE unset", () => {
+  const suite = useDevServer();
+
+  it("logs nothing while a call is set up, then each socket's close and the room's deletion", async () => {
+    const [alice, bob] = [await suite.peer("alice", { room: "ends" }), await suite.peer("bob")];
+    await setUpRoom("ends", alice, bob);
+    await settle();
+    expect(logLines(suite).map((line) => line.log)).toEqual([]);
+
+    alice.close();
+    bob.close();
+    await settle();
+    const lines = logLines(suite);
+    expect(lines.filter((line) => line.log === "socket-close")).toHaveLength(2);
+    expect(lines.find((line) => line.log === "room-deleted")).toMatchObject({
+      object: "room:demo-chat-test/ends",
+      app: "demo-chat-test",
+      seconds: expect.any(Number),
+    });
+    for (const beginning of ["socket-open", "room-created"]) expect(lines.map((l) => l.log)).not.toContain(beginning);
+  });
+});
+
+/** `LOG_LIFECYCLE=off` leaves out the ordinary comings and goings, and nothing else. */
 describe("LOG_LIFECYCLE=off", () => {
   const suite = useDevServer({ vars: { LOG_LIFECYCLE: "off" } });
-  const logged = () =>
-    suite.server
-      .output()
-      .split("\n")
-      .flatMap((line) => /"log":"([a-z-]+)"/.exec(line)?.[1] ?? []);
 
   it("logs no opens, closes or rooms of a call, but still logs a refusal", async () => {
     const [alice, bob] = [await suite.peer("alice", { room: "quiet" }), await suite.peer("bob")];
@@ -18,8 +48,8 @@ describe("LOG_LIFECYCLE=off", () => {
     expect(refused).toMatchObject({ ok: false });
     alice.close();
     bob.close();
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const lines = logged();
+    await settle();
+    const lines = logLines(suite).map((line) => line.log);
     expect(lines).toContain("refusal");
     for (const quiet of ["socket-open", "socket-close", "room-created", "room-deleted"]) {
       expect(lines).not.toContain(quiet);

@@ -60,7 +60,7 @@ describe("log fields from clients (issue #12)", () => {
     ["a bidi override", "a\u202eb", "a\\u202eb"],
   ])("escapes %s in a room name", (_label, room, escaped) => {
     expect(logText(`room:demo/${room}`)).toBe(`room:demo/${escaped}`);
-    const [line] = printed(() => log("socket-open", { object: `room:demo/${room}` }));
+    const [line] = printed(() => log("socket-close", { object: `room:demo/${room}` }));
     expect(line).not.toMatch(/[\p{Cc}\u2028\u2029]/u);
   });
 
@@ -91,28 +91,44 @@ describe("log fields from clients (issue #12)", () => {
   });
 });
 
-describe("LOG_LIFECYCLE=off", () => {
-  afterEach(() => logLifecycle(true));
+describe("LOG_LIFECYCLE", () => {
+  afterEach(() => logLifecycle(undefined));
+  const call = () => {
+    log("socket-open", { socket: "a" });
+    log("room-created", { object: "room:demo/lobby" });
+    log("socket-close", { socket: "a", code: 1000, seconds: 12 });
+    log("room-deleted", { object: "room:demo/lobby", seconds: 12 });
+    log("refusal", { socket: "b", code: "ERR_RATE_LIMITED" });
+    log("peer-gone", { socket: "c" });
+    log("socket-close", { socket: "b", code: 1008, unloggedRefusals: 12 });
+  };
+  const names = (lines: string[]) => lines.map((line) => JSON.parse(line).log);
 
-  it("leaves out ordinary opens, closes and rooms, and keeps refusals, ghosts and the close of a refused socket", () => {
-    logLifecycle(false);
-    const lines = printed(() => {
-      log("socket-open", { socket: "a" });
-      log("room-created", { object: "room:demo/lobby" });
-      log("socket-close", { socket: "a", code: 1000 });
-      log("room-deleted", { object: "room:demo/lobby" });
-      log("refusal", { socket: "b", code: "ERR_RATE_LIMITED" });
-      log("peer-gone", { socket: "c" });
-      log("socket-close", { socket: "b", code: 1008, unloggedRefusals: 12 });
-    });
-    expect(lines.map((line) => JSON.parse(line).log)).toEqual(["refusal", "peer-gone", "socket-close"]);
+  it("by default logs only the ends of sockets and rooms, and nothing while a call is set up", () => {
+    logLifecycle(undefined);
+    expect(names(printed(call))).toEqual(["socket-close", "room-deleted", "refusal", "peer-gone", "socket-close"]);
   });
 
-  it("prints every line by default", () => {
-    const lines = printed(() => {
-      log("socket-open", { socket: "a" });
-      log("socket-close", { socket: "a", code: 1000 });
-    });
-    expect(lines).toHaveLength(2);
+  it("takes an unknown setting for the default", () => {
+    logLifecycle("yes please");
+    expect(names(printed(call))).toEqual(["socket-close", "room-deleted", "refusal", "peer-gone", "socket-close"]);
+  });
+
+  it("on: also logs opens and creations as they happen", () => {
+    logLifecycle("on");
+    expect(names(printed(call))).toEqual([
+      "socket-open",
+      "room-created",
+      "socket-close",
+      "room-deleted",
+      "refusal",
+      "peer-gone",
+      "socket-close",
+    ]);
+  });
+
+  it("off: leaves out ordinary opens, closes and rooms, and keeps refusals, ghosts and the close of a refused socket", () => {
+    logLifecycle("off");
+    expect(names(printed(call))).toEqual(["refusal", "peer-gone", "socket-close"]);
   });
 });

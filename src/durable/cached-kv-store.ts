@@ -1,12 +1,20 @@
 import type { KvStore } from "../signaling/kv-store";
 
+/** A store that can hand over all its hashes in one read (SqlKvStore: one query). */
+interface LoadsEverything {
+  everything(): Map<string, Map<string, string>>;
+}
+
 /**
  * A {@link KvStore} held in memory and written through to another (the
- * object's SQLite): each hash is read from storage once per object instance,
- * the first time it is needed, and from memory after that. Writes go to both,
- * storage first, so a write that fails leaves memory as it was. A fresh
- * instance (after eviction or a restart) starts empty and reads again, which
- * is how the room's membership is "rebuilt when a fresh instance wakes".
+ * object's SQLite): read from storage once per object instance, the first
+ * time a hash is needed (all hashes in one read when the storage can), and
+ * from memory after that. Writes go to both, storage first, so a write that
+ * fails leaves memory as it was; since memory knows what exists, each write
+ * reaches storage as the one statement it needs (a new field as `hsetnx`).
+ * A fresh instance (after eviction or a restart) starts empty and reads
+ * again, which is how the room's membership is "rebuilt when a fresh
+ * instance wakes".
  *
  * Only this object writes its storage, so memory cannot go stale.
  *
@@ -14,16 +22,19 @@ import type { KvStore } from "../signaling/kv-store";
  */
 export class CachedKvStore implements KvStore {
   readonly #hashes = new Map<string, Map<string, string>>();
+  /** Whether every hash storage holds is in memory (then a missing one is empty). */
+  #complete = false;
 
-  constructor(private readonly storage: KvStore) {}
+  constructor(private readonly storage: KvStore & Partial<LoadsEverything>) {}
 
   hget(key: string, field: string): string | null {
     return this.#hash(key).get(field) ?? null;
   }
 
   hset(key: string, field: string, value: string): number {
-    const added = this.storage.hset(key, field, value);
-    this.#hash(key).set(field, value);
+    const hash = this.#hash(key);
+    const added = hash.has(field) ? this.storage.hset(key, field, value) : this.storage.hsetnx(key, field, value);
+    hash.set(field, value);
     return added;
   }
 
@@ -54,8 +65,10 @@ export class CachedKvStore implements KvStore {
   }
 
   hincrby(key: string, field: string, increment: number): number {
-    const next = this.storage.hincrby(key, field, increment);
-    this.#hash(key).set(field, String(next));
+    const current = this.#hash(key).get(field) ?? "0";
+    if (!/^-?\d+$/.test(current)) throw new Error("ERR hash value is not an integer");
+    const next = Number(current) + increment;
+    this.hset(key, field, String(next));
     return next;
   }
 
@@ -69,10 +82,15 @@ export class CachedKvStore implements KvStore {
 
   #hash(key: string): Map<string, string> {
     let hash = this.#hashes.get(key);
-    if (!hash) {
-      hash = new Map(Object.entries(this.storage.hgetall(key)));
-      this.#hashes.set(key, hash);
+    if (hash) return hash;
+    if (!this.#complete && this.storage.everything) {
+      for (const [stored, fields] of this.storage.everything()) this.#hashes.set(stored, fields);
+      this.#complete = true;
+      hash = this.#hashes.get(key);
+      if (hash) return hash;
     }
+    hash = this.#complete ? new Map<string, string>() : new Map(Object.entries(this.storage.hgetall(key)));
+    this.#hashes.set(key, hash);
     return hash;
   }
 }

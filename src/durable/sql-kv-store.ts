@@ -25,14 +25,12 @@ export class SqlKvStore implements KvStore {
 
   hset(key: string, field: string, value: string): number {
     this.#createTable();
-    const isNew = this.hget(key, field) === null;
-    this.sql.exec(
-      "INSERT INTO kv_hash (key, field, value) VALUES (?, ?, ?) ON CONFLICT (key, field) DO UPDATE SET value = excluded.value",
-      key,
-      field,
-      value,
-    );
-    return isNew ? 1 : 0;
+    // An update first: one statement for a field that exists, two for a new one
+    // (CachedKvStore sends new fields to hsetnx, one statement).
+    const updated = this.sql.exec("UPDATE kv_hash SET value = ? WHERE key = ? AND field = ?", value, key, field);
+    if (updated.rowsWritten > 0) return 0;
+    this.sql.exec("INSERT INTO kv_hash (key, field, value) VALUES (?, ?, ?)", key, field, value);
+    return 1;
   }
 
   hsetnx(key: string, field: string, value: string): number {
@@ -55,6 +53,23 @@ export class SqlKvStore implements KvStore {
     const rows = this.sql.exec<{ field: string; value: string }>("SELECT field, value FROM kv_hash WHERE key = ?", key);
     // fromEntries defines own properties, so a field named "__proto__" stays a field.
     return Object.fromEntries(Array.from(rows, (row) => [row.field, row.value]));
+  }
+
+  /**
+   * Every hash at once, in one query: what a fresh instance's cache loads
+   * (an object's store holds one room, a few dozen fields at most).
+   */
+  everything(): Map<string, Map<string, string>> {
+    const hashes = new Map<string, Map<string, string>>();
+    if (!this.#hasTable()) return hashes;
+    for (const row of this.sql.exec<{ key: string; field: string; value: string }>(
+      "SELECT key, field, value FROM kv_hash",
+    )) {
+      const hash = hashes.get(row.key) ?? new Map<string, string>();
+      hash.set(row.field, row.value);
+      hashes.set(row.key, hash);
+    }
+    return hashes;
   }
 
   hlen(key: string): number {

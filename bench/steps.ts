@@ -24,6 +24,7 @@ const WARMUP = 5;
 const server = await startWrangler({ vars: BENCH_VARS });
 const floor = await startWrangler({ config: join(import.meta.dirname, "floor/wrangler.toml") });
 const samples = new Map<string, number[]>();
+const closers: Array<() => void> = [];
 
 /** Runs `step`, records its time under `name` (after the warm-up rounds). */
 async function timed<T>(round: number, name: string, step: () => Promise<T>): Promise<T> {
@@ -73,9 +74,12 @@ try {
         a.socket.emit("room-join-accept", { auth: a.auth, room, peer_id: b.socket.id });
         await b.socket.next("room-join-accept");
       });
-      a.socket.close();
-      b.socket.close();
+      // Closed after the rounds, as `npm run bench` does: a room's leaves and
+      // deletion would otherwise overlap the next round's first connect.
+      closers.push(() => a.socket.close(), () => b.socket.close());
     }
+    for (const close of closers.splice(0)) close();
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
   }
 
   const ws = floor.url.replace(/^http/, "ws");
@@ -96,9 +100,9 @@ try {
         await arrived;
       });
     }
-    first.close();
-    second.close();
+    closers.push(() => first.close(), () => second.close());
   }
+  for (const close of closers.splice(0)) close();
 
   const costs = await openWebSocket(`${ws}/costs`);
   for (let round = 0; round < 3 * 100; round++) {

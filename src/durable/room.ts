@@ -100,9 +100,9 @@ export class Room extends DurableObject<Env> {
       deliverHere: (ref, frames, roster) => this.#delivery.deliver(ref, frames, roster),
       presentHere: (ids) => this.#delivery.present(ids),
       waitUntil: (work) => ctx.waitUntil(work),
-      // The room's answers do not wait for its alarm to be durable, only for its
-      // state: a lost alarm write resets the object, whose next request sets it again.
-      wakeBy: (at) => this.#alarms.wakeBy(at, true),
+      // The room's answers wait for its state to be durable, not for its alarm:
+      // a lost alarm write resets the object, whose next request sets it again.
+      wakeBy: (at) => this.#alarms.wakeByInBackground(at),
       name: label,
     });
     this.#gateway = new RoomsGateway({

@@ -64,19 +64,13 @@ export function acceptSocket(request: Request, host: UpgradeHost): Response {
   );
   log("socket-open", { object: host.label(), socket: state.socketId, placement: placement.placement.kind });
   // The alarm closes the socket if it has not authenticated by then. It is set
-  // after the 101 has left, in the next turn of the event loop: setting an alarm
-  // held the upgrade's answer back by 2-3 ms locally even unawaited (the floor
-  // object of bench/floor measured with and without), and nothing is gated on it
-  // (`unconfirmed`: a write that fails resets the object, as any storage failure does).
-  const deadline = Math.min(now + config.pingInterval, now + config.authTimeout);
+  // after the 101 has left, and nothing is gated on it (a write that fails
+  // resets the object, as any storage failure does).
   host.ctx.waitUntil(
-    nextTurn()
-      .then(() => host.alarms.wakeBy(deadline, true))
+    host.alarms
+      .wakeByInBackground(Math.min(now + config.pingInterval, now + config.authTimeout))
       .catch((error) => console.error(`[${host.label()}] setting the alarm failed:`, error)),
   );
   return new Response(null, { status: 101, webSocket: client });
 }
 
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}

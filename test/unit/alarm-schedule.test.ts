@@ -8,16 +8,17 @@ function fakeStorage(initial: number | null) {
   const gate = new Promise<void>((resolve) => {
     release = resolve;
   });
-  const calls = { reads: 0, writes: [] as number[] };
+  const calls = { reads: 0, writes: [] as number[], unconfirmed: [] as boolean[] };
   const storage = {
     getAlarm: async () => {
       calls.reads++;
       await gate;
       return alarm;
     },
-    setAlarm: async (at: number | Date) => {
+    setAlarm: async (at: number | Date, options?: DurableObjectSetAlarmOptions) => {
       alarm = Number(at);
       calls.writes.push(alarm);
+      calls.unconfirmed.push(options?.allowUnconfirmed === true);
     },
   };
   return { storage, calls, release, alarm: () => alarm };
@@ -35,7 +36,18 @@ describe("the object's alarm", () => {
     expect(fake.alarm()).toBe(1_000);
     expect(fake.calls.reads).toBe(1);
     await alarms.wakeBy(3_000);
-    expect(fake.calls).toEqual({ reads: 1, writes: [1_000] });
+    expect(fake.calls).toEqual({ reads: 1, writes: [1_000], unconfirmed: [false] });
+  });
+
+  it("in the background, touches storage only in the next turn, and does not wait for the write to be durable", async () => {
+    const fake = fakeStorage(null);
+    fake.release();
+    const alarms = new AlarmSchedule(fake.storage as unknown as DurableObjectStorage);
+    const done = alarms.wakeByInBackground(4_000);
+    await Promise.resolve(); // microtasks of this turn
+    expect(fake.calls.reads).toBe(0);
+    await done;
+    expect(fake.calls).toEqual({ reads: 1, writes: [4_000], unconfirmed: [true] });
   });
 
   it("does not move an alarm already in storage later", async () => {

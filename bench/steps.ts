@@ -76,7 +76,10 @@ try {
       });
       // Closed after the rounds, as `npm run bench` does: a room's leaves and
       // deletion would otherwise overlap the next round's first connect.
-      closers.push(() => a.socket.close(), () => b.socket.close());
+      closers.push(
+        () => a.socket.close(),
+        () => b.socket.close(),
+      );
     }
     for (const close of closers.splice(0)) close();
     await new Promise((resolve) => setTimeout(resolve, 2_000));
@@ -100,7 +103,10 @@ try {
         await arrived;
       });
     }
-    closers.push(() => first.close(), () => second.close());
+    closers.push(
+      () => first.close(),
+      () => second.close(),
+    );
   }
   for (const close of closers.splice(0)) close();
 

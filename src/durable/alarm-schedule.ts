@@ -36,7 +36,7 @@ export class AlarmSchedule {
    * dev`, setting an alarm held back the answer of the turn that set it by
    * 2-3 ms, awaited or not, confirmed or not (a bare object's upgrade, measured
    * with and without); set one turn later, it held back nothing measurable.
-   * Hand the promise to `ctx.waitUntil`.
+   * The caller catches what the promise rejects with.
    */
   wakeByInBackground(at: number): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, 0)).then(() => this.wakeBy(at, true));

@@ -33,7 +33,10 @@ export class CachedKvStore implements KvStore {
 
   hset(key: string, field: string, value: string): number {
     const hash = this.#hash(key);
-    const added = hash.has(field) ? this.storage.hset(key, field, value) : this.storage.hsetnx(key, field, value);
+    // A field new to memory is new to storage (only this object writes it): one
+    // INSERT. Were it there after all, it is overwritten, as HSET must.
+    const added = hash.has(field) ? 0 : this.storage.hsetnx(key, field, value);
+    if (added === 0) this.storage.hset(key, field, value);
     hash.set(field, value);
     return added;
   }

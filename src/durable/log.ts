@@ -26,9 +26,10 @@ const LIFECYCLE = new Set(["socket-open", "socket-close", "room-created", "room-
 
 /**
  * What each `LOG_LIFECYCLE` setting prints of {@link LIFECYCLE}. By default
- * only the ends (`ends`): a socket's close says how long it lived and a room's
- * deletion how long it existed, so they tell everything the beginnings did,
- * and a call logs nothing while it is being set up. That halves a call's lines
+ * only the ends (`ends`): a socket's close says how long it lived (its object's
+ * name, the placement) and a room's deletion how long it existed, and a call
+ * logs nothing while it is being set up. A socket cut by a restart, which gets
+ * no close, then leaves no line. That halves a call's lines
  * (Workers Logs counts lines), and under `wrangler dev` each line costs the
  * runtime about 2 ms of CPU (wrangler reads logs through the V8 inspector):
  * three of them were a fifth of a local call set-up's time. The runtime logs

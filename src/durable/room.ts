@@ -100,8 +100,9 @@ export class Room extends DurableObject<Env> {
       deliverHere: (ref, frames, roster) => this.#delivery.deliver(ref, frames, roster),
       presentHere: (ids) => this.#delivery.present(ids),
       waitUntil: (work) => ctx.waitUntil(work),
-      // The room's answers wait for its state to be durable, not for its alarm:
-      // a lost alarm write resets the object, whose next request sets it again.
+      // The room's answers wait for its state to be durable, not for its alarm.
+      // A failed alarm write resets the object, as when the write held the answer
+      // back; either way the room's next create or join request sets it again.
       wakeBy: (at) => this.#alarms.wakeByInBackground(at),
       name: label,
     });

@@ -73,4 +73,3 @@ export function acceptSocket(request: Request, host: UpgradeHost): Response {
   );
   return new Response(null, { status: 101, webSocket: client });
 }
-

@@ -17,6 +17,9 @@ export function describeKvStoreContract(
         expect(store.hset("h", "a", "1")).toBe(1);
         expect(store.hset("h", "a", "2")).toBe(0);
         expect(store.hget("h", "a")).toBe("2");
+        // The same value again is an overwrite too (SQLite: an UPDATE that changes nothing still counts its row).
+        expect(store.hset("h", "a", "2")).toBe(0);
+        expect(store.hget("h", "a")).toBe("2");
       }));
 
     it("HSETNX sets only an absent field", () =>

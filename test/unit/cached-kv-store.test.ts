@@ -58,6 +58,33 @@ describe("CachedKvStore", () => {
     expect(cached.hget("h", "n")).toBe("not a number");
   });
 
+  it("sends a new field as HSETNX and an existing one as HSET, and still overwrites a field only storage had", () => {
+    const { store, calls } = counted(new MemoryRedis());
+    const cached = new CachedKvStore(store);
+    cached.hset("h", "a", "1");
+    cached.hset("h", "a", "2");
+    cached.hincrby("h", "n", 3);
+    store.hset("h", "b", "written behind the cache's back");
+    cached.hset("h", "b", "mine");
+    expect(calls).toEqual(["hgetall", "hsetnx", "hset", "hsetnx", "hset", "hsetnx", "hset"]);
+    expect(store.hgetall("h")).toEqual({ a: "2", n: "3", b: "mine" });
+  });
+
+  it("leaves memory as it was when storage throws on a write", () => {
+    const storage = new MemoryRedis();
+    const cached = new CachedKvStore(storage);
+    cached.hset("h", "a", "1");
+    const failing = () => {
+      throw new Error("storage is gone");
+    };
+    Object.assign(storage, { hset: failing, hsetnx: failing, hdel: failing });
+    expect(() => cached.hset("h", "a", "2")).toThrow("storage is gone");
+    expect(() => cached.hset("h", "b", "2")).toThrow("storage is gone");
+    expect(() => cached.hincrby("h", "n", 1)).toThrow("storage is gone");
+    expect(() => cached.hdel("h", "a")).toThrow("storage is gone");
+    expect(cached.hgetall("h")).toEqual({ a: "1" });
+  });
+
   it("does not write storage for deletes of what is not there", () => {
     const { store, calls } = counted(new MemoryRedis());
     const cached = new CachedKvStore(store);

@@ -34,7 +34,7 @@ export class AlarmSchedule {
    * {@link wakeBy}, unconfirmed, starting in the next turn of the event loop:
    * for a wake that what this turn answers must not wait for. Under `wrangler
    * dev`, setting an alarm held back the answer of the turn that set it by
-   * 2-3 ms, awaited or not, confirmed or not (a bare object's upgrade, measured
+   * 2-3 ms, unawaited, confirmed or not (a bare object's upgrade, measured
    * with and without); set one turn later, it held back nothing measurable.
    * The caller catches what the promise rejects with.
    */

@@ -28,12 +28,29 @@ describe("LOG_LIFECYCLE unset", () => {
     await settle();
     const lines = logLines(suite);
     expect(lines.filter((line) => line.log === "socket-close")).toHaveLength(2);
+    expect(lines.filter((line) => line.log === "room-deleted")).toHaveLength(1);
     expect(lines.find((line) => line.log === "room-deleted")).toMatchObject({
       object: "room:demo-chat-test/ends",
       app: "demo-chat-test",
       seconds: expect.any(Number),
     });
     for (const beginning of ["socket-open", "room-created"]) expect(lines.map((l) => l.log)).not.toContain(beginning);
+  });
+});
+
+/** `LOG_LIFECYCLE=on` also logs the beginnings, as they happen. */
+describe("LOG_LIFECYCLE=on", () => {
+  const suite = useDevServer({ vars: { LOG_LIFECYCLE: "on" } });
+
+  it("logs each socket's open and the room's creation while the call is set up", async () => {
+    const [alice, bob] = [await suite.peer("alice", { room: "loud" }), await suite.peer("bob")];
+    await setUpRoom("loud", alice, bob);
+    await settle();
+    const lines = logLines(suite);
+    expect(lines.filter((line) => line.log === "socket-open")).toHaveLength(2);
+    expect(lines.filter((line) => line.log === "room-created")).toEqual([
+      expect.objectContaining({ object: "room:demo-chat-test/loud", app: "demo-chat-test" }),
+    ]);
   });
 });
 

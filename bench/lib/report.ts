@@ -122,10 +122,16 @@ function renderRatios(relay: NonNullable<Results["relay"]>): string[] {
 function renderBusyRoom(busy: BusyRoom, relay: NonNullable<Results["relay"]>): string[] {
   const floor = relay.floor;
   const f = busy.flood;
+  // A throughput ratio means something only when both measurements were limited by their server.
+  const ratio =
+    floor && f.bound === "server" && floor.flood.bound === "server"
+      ? ` (${times(f.messagesPerSecond, floor.flood.messagesPerSecond)} of the runtime floor's ${floor.flood.pairs} pairs in ${floor.flood.pairs} objects)`
+      : floor
+        ? " (no ratio to the runtime floor: not both server-bound)"
+        : "";
   return [
     `One busy room (${busy.pairs} pairs, ${busy.pairs * 2} sockets in one room's object, ${f.window} in flight each): ` +
-      `${f.messagesPerSecond.toFixed(0)} msg/s` +
-      `${floor ? ` (${times(f.messagesPerSecond, floor.flood.messagesPerSecond)} of the runtime floor's ${floor.flood.pairs} pairs in ${floor.flood.pairs} objects)` : ""}, ` +
+      `${f.messagesPerSecond.toFixed(0)} msg/s${ratio}, ` +
       `server CPU ${us(f.serverCpuMsPerMessage)} µs/msg, limited by ${boundLabel(f)}; ` +
       `one in flight per pair: one-way p50 ${ms(busy.latency.p50)} ms, p99 ${ms(busy.latency.p99)} ms.`,
     "",

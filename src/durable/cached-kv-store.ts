@@ -1,4 +1,4 @@
-import type { KvStore } from "../signaling/kv-store";
+import { incremented, type KvStore } from "../signaling/kv-store";
 
 /** A store that can hand over all its hashes in one read (SqlKvStore: one query). */
 interface LoadsEverything {
@@ -68,9 +68,7 @@ export class CachedKvStore implements KvStore {
   }
 
   hincrby(key: string, field: string, increment: number): number {
-    const current = this.#hash(key).get(field) ?? "0";
-    if (!/^-?\d+$/.test(current)) throw new Error("ERR hash value is not an integer");
-    const next = Number(current) + increment;
+    const next = incremented(this.#hash(key).get(field) ?? null, increment);
     this.hset(key, field, String(next));
     return next;
   }

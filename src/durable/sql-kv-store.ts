@@ -1,4 +1,4 @@
-import type { KvStore } from "../signaling/kv-store";
+import { incremented, type KvStore } from "../signaling/kv-store";
 
 /**
  * The signaling rules' store on a Durable Object's SQLite storage: one row
@@ -78,9 +78,7 @@ export class SqlKvStore implements KvStore {
   }
 
   hincrby(key: string, field: string, increment: number): number {
-    const current = this.hget(key, field) ?? "0";
-    if (!/^-?\d+$/.test(current)) throw new Error("ERR hash value is not an integer");
-    const next = Number(current) + increment;
+    const next = incremented(this.hget(key, field), increment);
     this.hset(key, field, String(next));
     return next;
   }

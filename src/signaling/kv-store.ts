@@ -25,3 +25,15 @@ export interface KvStore {
   /** DEL: removes keys; the count that existed. */
   del(...keys: string[]): number;
 }
+
+/**
+ * HINCRBY's arithmetic: the value after adding `increment` to a field's
+ * current value (absent = 0). Throws, as Redis does, if it is not an integer.
+ *
+ * @example incremented("41", 1) // 42
+ */
+export function incremented(current: string | null, increment: number): number {
+  const value = current ?? "0";
+  if (!/^-?\d+$/.test(value)) throw new Error("ERR hash value is not an integer");
+  return Number(value) + increment;
+}

@@ -1,4 +1,5 @@
 import type { ConnectionState } from "../signaling/connection-state";
+import { CLOSE_POLICY_VIOLATION } from "./connection";
 
 /**
  * A socket must pass `auth-request` within `AUTH_TIMEOUT_MS` of opening, or
@@ -6,8 +7,8 @@ import type { ConnectionState } from "../signaling/connection-state";
  * holding a place (and a share of the object's attention) in a room's object.
  */
 
-/** WebSocket close code for a socket that never authenticated: policy violation (RFC 6455, 7.4.1). */
-export const CLOSE_AUTH_TIMEOUT = 1008;
+/** WebSocket close code for a socket that never authenticated: a policy violation. */
+export const CLOSE_AUTH_TIMEOUT = CLOSE_POLICY_VIOLATION;
 
 /**
  * When the socket must have authenticated by (ms), or null once it has.

@@ -33,6 +33,12 @@ describe("connection state recovery with socket.io-client 4.8", () => {
     return server;
   }
 
+  /** {@link start}, and an app token of {@link APP} from that server. */
+  async function startWithToken(options: Parameters<typeof startDevServer>[0] = {}) {
+    const server = await start(options);
+    return { server, appToken: await fetchAppToken(server.url, APP) };
+  }
+
   async function peer(
     server: DevServer,
     appToken: string,
@@ -58,8 +64,7 @@ describe("connection state recovery with socket.io-client 4.8", () => {
       timeout: 60_000,
     },
     async (_label, named) => {
-      const server = await start();
-      const appToken = await fetchAppToken(server.url, APP);
+      const { server, appToken } = await startWithToken();
       const room = `blip-${named}`;
       const alice = await peer(server, appToken, "alice", named ? { room } : {});
       const bob = await peer(server, appToken, "bob", { recovery: false });
@@ -103,8 +108,7 @@ describe("connection state recovery with socket.io-client 4.8", () => {
     "%s is taken over by a reconnect that presents its pid while it is still open: the old socket is closed 1000, the new one is the same peer and gets what it missed, and later relays once",
     { timeout: 60_000 },
     async (_label, named) => {
-      const server = await start();
-      const appToken = await fetchAppToken(server.url, APP);
+      const { server, appToken } = await startWithToken();
       const room = `takeover-${named}`;
       const alice = await peer(server, appToken, "alice", named ? { room } : {});
       alice.socket.io.reconnection(false); // the raw client below is her reconnect
@@ -163,8 +167,7 @@ describe("connection state recovery with socket.io-client 4.8", () => {
   it("lets a clean disconnect leave at once, and announces a dropped peer when its window ends, not later", {
     timeout: 60_000,
   }, async () => {
-    const server = await start();
-    const appToken = await fetchAppToken(server.url, APP);
+    const { server, appToken } = await startWithToken();
     const room = "goodbyes";
     const [owner, tidy, gone] = [
       await peer(server, appToken, "owner", { recovery: false }),
@@ -188,8 +191,7 @@ describe("connection state recovery with socket.io-client 4.8", () => {
   it("gives a made-up or another app's pid a fresh session, and the real owner of the pid still gets its own back", {
     timeout: 60_000,
   }, async () => {
-    const server = await start();
-    const appToken = await fetchAppToken(server.url, APP);
+    const { server, appToken } = await startWithToken();
     const otherToken = await fetchAppToken(server.url, "other-app");
     const room = "stolen";
     const victim = await peer(server, appToken, "victim", { room });
@@ -240,8 +242,11 @@ describe("connection state recovery with socket.io-client 4.8", () => {
     const persistTo = await mkdtemp(join(tmpdir(), "edge-signaling-recovery-"));
     const port = await freePort();
     try {
-      const first = await start({ port, persistTo, vars: { RECOVERY_WINDOW_MS: "30000" } });
-      const appToken = await fetchAppToken(first.url, APP);
+      const { server: first, appToken } = await startWithToken({
+        port,
+        persistTo,
+        vars: { RECOVERY_WINDOW_MS: "30000" },
+      });
       const room = "deploy";
       const alice = await peer(first, appToken, "alice");
       const bob = await peer(first, appToken, "bob", { room });
@@ -267,8 +272,9 @@ describe("connection state recovery with socket.io-client 4.8", () => {
   it("lets a dropped session go as soon as it misses more than it may keep: the room learns it left, the client starts afresh", {
     timeout: 60_000,
   }, async () => {
-    const server = await start({ vars: { RECOVERY_MAX_EVENTS: "5", RECOVERY_WINDOW_MS: "30000" } });
-    const appToken = await fetchAppToken(server.url, APP);
+    const { server, appToken } = await startWithToken({
+      vars: { RECOVERY_MAX_EVENTS: "5", RECOVERY_WINDOW_MS: "30000" },
+    });
     const room = "overflow";
     const owner = await peer(server, appToken, "owner", { recovery: false });
     const away = await peer(server, appToken, "away", { room });
@@ -302,8 +308,7 @@ describe("connection state recovery with socket.io-client 4.8", () => {
   it("does not recover a connection whose app was not proven at CONNECT (no token in auth, no room in the query)", {
     timeout: 60_000,
   }, async () => {
-    const server = await start();
-    const appToken = await fetchAppToken(server.url, APP);
+    const { server, appToken } = await startWithToken();
     const room = "unproven";
     const owner = await peer(server, appToken, "owner", { recovery: false });
     const socket = io(server.url, {
@@ -331,8 +336,7 @@ describe("connection state recovery with socket.io-client 4.8", () => {
   });
 
   it("changes nothing on the wire for clients that do not opt in", async () => {
-    const server = await start();
-    const appToken = await fetchAppToken(server.url, APP);
+    const { server, appToken } = await startWithToken();
     const plain = await peer(server, appToken, "plain", { recovery: false });
     const args: unknown[][] = [];
     plain.socket.onAny((...received: unknown[]) => args.push(received));

@@ -147,4 +147,42 @@ describe("the room authority", () => {
     await fake.settle();
     expect(fake.calls.deliver).toBeGreaterThan(0);
   });
+
+  /** The room-deleted lines logged while `work` runs. */
+  async function deletions(work: () => Promise<unknown>): Promise<Array<Record<string, unknown>>> {
+    const printed = vi.spyOn(console, "log").mockImplementation(() => {});
+    try {
+      await work();
+      return printed.mock.calls.map(([line]) => JSON.parse(String(line))).filter((line) => line.log === "room-deleted");
+    } finally {
+      printed.mockRestore();
+    }
+  }
+
+  it("forgets the room when its last member leaves, logging its deletion once, with its app and age", async () => {
+    const [owner, member] = [peer("ann"), peer("bob")];
+    await create(owner);
+    await ask(member);
+    await accept(owner, member);
+    now += 90_000;
+    vi.setSystemTime(now);
+    const lines = await deletions(async () => {
+      await act(member, { kind: "leave", payload: null });
+      await act(owner, { kind: "leave", payload: null });
+    });
+    expect(lines).toEqual([{ log: "room-deleted", object: "room:demo/lobby", app: "demo", seconds: 90 }]);
+    expect(room.ref()).toBeNull();
+  });
+
+  it("forgets the room when its members' sockets are found gone, logging its deletion once", async () => {
+    const members = await fullRoom();
+    for (const member of members) gone.add(member.id);
+    const lines = await deletions(async () => {
+      await room.upkeep(now);
+      await fake.settle();
+      await room.upkeep(now);
+    });
+    expect(lines).toEqual([{ log: "room-deleted", object: "room:demo/lobby", app: "demo", seconds: 0 }]);
+    expect(room.ref()).toBeNull();
+  });
 });

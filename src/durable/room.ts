@@ -153,7 +153,6 @@ export class Room extends DurableObject<Env> {
       config: () => this.#config(),
       tokenSecret: () => readTokenSecret(env),
       serially: (tag, task) => this.#queues.run(tag, task),
-      waitUntil: (work) => ctx.waitUntil(work),
     });
     this.#sweep = new HeartbeatSweep({
       storage: ctx.storage,

@@ -24,7 +24,7 @@ import { startIdleWindow } from "./lib/idle";
 import { memoryPerSocket } from "./lib/memory";
 import { readOptions, USAGE } from "./lib/options";
 import { processTree } from "./lib/proc";
-import { measureRelay } from "./lib/relay";
+import { measureRelays, type RelayResult } from "./lib/relay";
 import { type Results, renderReport } from "./lib/report";
 import { callSetupBatches } from "./lib/scale";
 import { startSystems } from "./lib/systems";
@@ -63,12 +63,12 @@ async function main() {
     try {
       results.frameBytes = running.frameBytes;
       if (has("relay")) {
-        results.relay = {};
         const chosen = running.systems.filter((s) => options.systems.length === 0 || options.systems.includes(s.key));
-        for (const system of chosen) {
-          log(`relay: ${system.name}`);
-          results.relay[system.key] = { name: system.name, ...(await measureRelay(pool, system, options.relay)) };
-        }
+        log(`relay: ${chosen.map((system) => system.key).join(", ")}`);
+        const measured = await measureRelays(pool, chosen, options.relay, log);
+        results.relay = Object.fromEntries(
+          chosen.map((system) => [system.key, { name: system.name, ...(measured[system.key] as RelayResult) }]),
+        );
       }
       const zero = running.systems.find((system) => system.key === "zero");
       if (has("busy") && zero) {

@@ -19,12 +19,12 @@ export async function busyRoom(
   pairs: number,
   counts: RelayCounts,
 ): Promise<BusyRoom> {
-  await pool.setup(system.target, [{ name: `busy-${Date.now().toString(36)}`, pairs }]);
+  await pool.setup("busy", system.target, [{ name: `busy-${Date.now().toString(36)}`, pairs }]);
   try {
-    const latency = summarize(await pool.latency(counts.roundsOnePair / 10, 10));
-    const flood = await measureFlood(pool, system, { ...counts, pairs });
+    const latency = summarize(await pool.latency("busy", counts.roundsOnePair / 10, 10));
+    const flood = await measureFlood(pool, "busy", system, { ...counts, pairs });
     return { pairs, latency, flood };
   } finally {
-    await pool.close();
+    await pool.close("busy");
   }
 }

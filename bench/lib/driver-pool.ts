@@ -3,21 +3,24 @@ import { join } from "node:path";
 import type { DriverCommand, DriverReply, RoomPlan } from "./driver-process";
 import type { Target } from "./targets";
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 /**
  * The driver processes of a run, started once and used for every system, so
  * every system is driven by the same code on the same cores. Rooms are dealt
- * out to them in turn.
+ * out to them in turn. Pairs are set up in named groups (one per system,
+ * usually), each driven on its own while the others stay connected.
  *
  * @example
  * const pool = await DriverPool.start(2);
- * await pool.setup(target, rooms);
- * const samples = await pool.latency(1000, 100);
+ * await pool.setup("zero", target, rooms);
+ * const samples = await pool.latency("zero", 1000, 100);
  */
 export class DriverPool {
   #nextId = 0;
   readonly #pending = new Map<number, (reply: DriverReply) => void>();
-  /** The drivers that hold pairs now. */
-  #busy: ChildProcess[] = [];
+  /** The drivers that hold pairs of each group. */
+  readonly #holders = new Map<string, ChildProcess[]>();
 
   private constructor(private readonly children: ChildProcess[]) {
     for (const child of children) {
@@ -39,7 +42,7 @@ export class DriverPool {
     process.once("exit", guard);
     const pool = new DriverPool(children);
     // Answering a harmless command means the process is up.
-    await Promise.all(children.map((child) => pool.#call(child, { type: "close" })));
+    await Promise.all(children.map((child) => pool.#call(child, { type: "close", group: "" })));
     return pool;
   }
 
@@ -48,30 +51,35 @@ export class DriverPool {
     return this.children.map((child) => child.pid ?? 0);
   }
 
-  /** Sets up `rooms` on `target`, spread over the drivers; returns the relay frame's size in bytes. */
-  async setup(target: Target, rooms: RoomPlan[]): Promise<number> {
-    const shares = this.children.map((_, i) => rooms.filter((__, r) => r % this.children.length === i));
-    this.#busy = this.children.filter((_, i) => (shares[i] as RoomPlan[]).length > 0);
+  /** Sets up `rooms` on `target` as group `group`, spread over the drivers; returns the relay frame's size in bytes. */
+  async setup(group: string, target: Target, rooms: RoomPlan[]): Promise<number> {
+    const shares = this.children
+      .map((child, i) => ({ child, rooms: rooms.filter((_, r) => r % this.children.length === i) }))
+      .filter((share) => share.rooms.length > 0);
+    this.#holders.set(
+      group,
+      shares.map((share) => share.child),
+    );
     const replies = await Promise.all(
-      this.#busy.map((child, i) => this.#call(child, { type: "setup", target, rooms: shares[i] as RoomPlan[] })),
+      shares.map((share) => this.#call(share.child, { type: "setup", group, target, rooms: share.rooms })),
     );
     const ready = replies.find((reply) => reply.type === "ready");
     return ready?.type === "ready" ? ready.frameBytes : 0;
   }
 
   /** One-way latencies (ms) of `rounds` round trips on every pair at once, one message in flight per pair. */
-  async latency(rounds: number, warmup: number): Promise<number[]> {
-    const replies = await this.#all({ type: "latency", rounds, warmup });
+  async latency(group: string, rounds: number, warmup: number): Promise<number[]> {
+    const replies = await this.#all(group, { type: "latency", rounds, warmup });
     return replies.flatMap((reply) => (reply.type === "latency" ? reply.samples : []));
   }
 
-  async floodStart(window: number): Promise<void> {
-    await this.#all({ type: "flood-start", window });
+  async floodStart(group: string, window: number): Promise<void> {
+    await this.#all(group, { type: "flood-start", window });
   }
 
-  /** Relayed messages so far, over all drivers, and frames that were not relays (refusals). */
-  async count(): Promise<{ messages: number; errors: number; firstError?: string }> {
-    const replies = await this.#all({ type: "count" });
+  /** Relayed messages of a group so far, over all drivers, and frames that were not relays (refusals). */
+  async count(group: string): Promise<{ messages: number; errors: number; firstError?: string }> {
+    const replies = await this.#all(group, { type: "count" });
     const out: { messages: number; errors: number; firstError?: string } = { messages: 0, errors: 0 };
     for (const reply of replies) {
       if (reply.type !== "count") continue;
@@ -82,22 +90,23 @@ export class DriverPool {
     return out;
   }
 
-  async floodStop(): Promise<void> {
-    await this.#all({ type: "flood-stop" });
+  async floodStop(group: string): Promise<void> {
+    await this.#all(group, { type: "flood-stop" });
   }
 
-  /** Closes every pair's sockets. */
-  async close(): Promise<void> {
-    await this.#all({ type: "close" });
-    this.#busy = [];
+  /** Closes the sockets of every pair of a group. */
+  async close(group: string): Promise<void> {
+    await this.#all(group, { type: "close" });
+    this.#holders.delete(group);
   }
 
   stop(): void {
     for (const child of this.children) child.kill("SIGTERM");
   }
 
-  async #all(command: DriverCommand): Promise<DriverReply[]> {
-    return Promise.all(this.#busy.map((child) => this.#call(child, command)));
+  async #all(group: string, command: DistributiveOmit<DriverCommand, "group">): Promise<DriverReply[]> {
+    const holders = this.#holders.get(group) ?? [];
+    return Promise.all(holders.map((child) => this.#call(child, { ...command, group } as DriverCommand)));
   }
 
   #call(child: ChildProcess, command: DriverCommand): Promise<DriverReply> {

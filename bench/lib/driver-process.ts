@@ -2,7 +2,9 @@
  * One driver process of `npm run bench` (started by driver-pool.ts): it sets
  * up its share of the pairs, then bounces relays between the two sides of
  * each, with pre-encoded frames and no decoding on the hot path. Commands
- * arrive over IPC; see {@link DriverCommand}.
+ * arrive over IPC; see {@link DriverCommand}. Pairs are held in named groups
+ * (one per system), so that several systems stay set up while each is driven
+ * in turn.
  */
 import type WebSocket from "ws";
 import { type BenchSocket, benchSocket, floorPair, relayFrame, setUpCall, type Target } from "./targets";
@@ -13,13 +15,14 @@ export interface RoomPlan {
   pairs: number;
 }
 
-export type DriverCommand =
+export type DriverCommand = { group: string } & (
   | { type: "setup"; target: Target; rooms: RoomPlan[] }
   | { type: "latency"; rounds: number; warmup: number }
   | { type: "flood-start"; window: number }
   | { type: "count" }
   | { type: "flood-stop" }
-  | { type: "close" };
+  | { type: "close" }
+);
 
 export type DriverReply =
   | { type: "ready"; frameBytes: number }
@@ -41,11 +44,25 @@ interface Pair {
 
 const RELAYED = Buffer.from('42["ice-candidate"');
 
-let pairs: Pair[] = [];
-let isRelay: (frame: Buffer) => boolean = () => true;
-let messages = 0;
-let errors = 0;
-let firstError: string | undefined;
+/** The pairs set up for one system, and what they have counted. */
+interface Group {
+  pairs: Pair[];
+  isRelay: (frame: Buffer) => boolean;
+  messages: number;
+  errors: number;
+  firstError: string | undefined;
+  flooding: boolean;
+  inFlight: number;
+  drained: (() => void) | null;
+}
+
+const groups = new Map<string, Group>();
+
+function groupOf(name: string): Group {
+  const group = groups.get(name);
+  if (!group) throw new Error(`no pairs set up in group "${name}"`);
+  return group;
+}
 
 process.on("message", (command: DriverCommand & { id: number }) => {
   run(command).then(
@@ -60,35 +77,45 @@ process.on("message", (command: DriverCommand & { id: number }) => {
 });
 
 async function run(command: DriverCommand): Promise<DriverReply> {
+  if (command.type === "setup") return setUp(command.group, command.target, command.rooms);
+  if (command.type === "close") {
+    for (const pair of groups.get(command.group)?.pairs ?? []) pair.close();
+    groups.delete(command.group);
+    return { type: "done" };
+  }
+  const group = groupOf(command.group);
   switch (command.type) {
-    case "setup":
-      return setUp(command.target, command.rooms);
     case "latency":
-      return { type: "latency", samples: (await Promise.all(pairs.map((p) => pingPong(p, command)))).flat() };
+      return {
+        type: "latency",
+        samples: (await Promise.all(group.pairs.map((p) => pingPong(group, p, command)))).flat(),
+      };
     case "flood-start":
-      flood(command.window);
+      flood(group, command.window);
       return { type: "done" };
     case "count":
-      return firstError === undefined
-        ? { type: "count", messages, errors }
-        : { type: "count", messages, errors, firstError };
+      return group.firstError === undefined
+        ? { type: "count", messages: group.messages, errors: group.errors }
+        : { type: "count", messages: group.messages, errors: group.errors, firstError: group.firstError };
     case "flood-stop":
-      await stopFlood();
-      return { type: "done" };
-    case "close":
-      for (const pair of pairs) pair.close();
-      pairs = [];
+      await stopFlood(group);
       return { type: "done" };
   }
 }
 
-async function setUp(target: Target, rooms: RoomPlan[]): Promise<DriverReply> {
-  messages = 0;
-  errors = 0;
-  firstError = undefined;
+async function setUp(name: string, target: Target, rooms: RoomPlan[]): Promise<DriverReply> {
   const made = await Promise.all(rooms.map((room) => setUpRoom(target, room)));
-  pairs = made.flat();
-  isRelay = target.kind === "floor" ? () => true : (frame) => startsWith(frame, RELAYED);
+  const pairs = made.flat();
+  groups.set(name, {
+    pairs,
+    isRelay: target.kind === "floor" ? () => true : (frame) => startsWith(frame, RELAYED),
+    messages: 0,
+    errors: 0,
+    firstError: undefined,
+    flooding: false,
+    inFlight: 0,
+    drained: null,
+  });
   return { type: "ready", frameBytes: pairs[0]?.frameA.length ?? 0 };
 }
 
@@ -148,14 +175,15 @@ function startsWith(frame: Buffer, prefix: Buffer): boolean {
 }
 
 /** A frame that is not a relay: news of the room's members (late from set-up) is fine; anything else is a refusal. */
-function unexpected(frame: Buffer) {
+function unexpected(group: Group, frame: Buffer) {
   if (startsWith(frame, ROOM_NEWS)) return;
-  errors++;
-  firstError ??= frame.toString().slice(0, 300);
+  group.errors++;
+  group.firstError ??= frame.toString().slice(0, 300);
 }
 
 /** Round trips one at a time; one-way latency is half of each. Fails if a round trip takes 10 s. */
-function pingPong(pair: Pair, command: { rounds: number; warmup: number }): Promise<number[]> {
+function pingPong(group: Group, pair: Pair, command: { rounds: number; warmup: number }): Promise<number[]> {
+  const { isRelay } = group;
   const samples: number[] = [];
   return new Promise((resolve, reject) => {
     let round = 0;
@@ -163,7 +191,7 @@ function pingPong(pair: Pair, command: { rounds: number; warmup: number }): Prom
     const watchdog = setInterval(() => {
       if (performance.now() - sentAt < 10_000) return;
       clearInterval(watchdog);
-      reject(new Error(`a relay did not come back within 10 s${firstError ? `; got ${firstError}` : ""}`));
+      reject(new Error(`a relay did not come back within 10 s${group.firstError ? `; got ${group.firstError}` : ""}`));
     }, 1000);
     const send = () => {
       sentAt = performance.now();
@@ -171,53 +199,50 @@ function pingPong(pair: Pair, command: { rounds: number; warmup: number }): Prom
     };
     pair.onFrames(
       (frame) => {
-        if (!isRelay(frame)) return unexpected(frame);
+        if (!isRelay(frame)) return unexpected(group, frame);
         const ms = performance.now() - sentAt;
         if (round++ >= command.warmup) samples.push(ms / 2);
         if (round < command.warmup + command.rounds) return send();
         clearInterval(watchdog);
         resolve(samples);
       },
-      (frame) => (isRelay(frame) ? pair.b.send(pair.frameB, { binary: false }) : unexpected(frame)),
+      (frame) => (isRelay(frame) ? pair.b.send(pair.frameB, { binary: false }) : unexpected(group, frame)),
     );
     send();
   });
 }
 
-let flooding = false;
-let inFlight = 0;
-let drained: (() => void) | null = null;
-
 /** Keeps `window` relays in flight on every pair: A sends, B answers each, A sends again per answer. */
-function flood(window: number) {
-  flooding = true;
-  for (const pair of pairs) {
+function flood(group: Group, window: number) {
+  const { isRelay } = group;
+  group.flooding = true;
+  for (const pair of group.pairs) {
     pair.onFrames(
       (frame) => {
-        if (!isRelay(frame)) return unexpected(frame);
-        messages += 2; // A's relay to B, and B's back
-        if (flooding) return pair.a.send(pair.frameA, { binary: false });
-        inFlight--;
-        if (inFlight === 0) drained?.();
+        if (!isRelay(frame)) return unexpected(group, frame);
+        group.messages += 2; // A's relay to B, and B's back
+        if (group.flooding) return pair.a.send(pair.frameA, { binary: false });
+        group.inFlight--;
+        if (group.inFlight === 0) group.drained?.();
       },
-      (frame) => (isRelay(frame) ? pair.b.send(pair.frameB, { binary: false }) : unexpected(frame)),
+      (frame) => (isRelay(frame) ? pair.b.send(pair.frameB, { binary: false }) : unexpected(group, frame)),
     );
     for (let i = 0; i < window; i++) pair.a.send(pair.frameA, { binary: false });
-    inFlight += window;
+    group.inFlight += window;
   }
 }
 
 /** Stops sending and waits (up to 10 s) for the relays in flight to come back. */
-async function stopFlood() {
-  flooding = false;
-  if (inFlight === 0) return;
+async function stopFlood(group: Group) {
+  group.flooding = false;
+  if (group.inFlight === 0) return;
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, 10_000);
-    drained = () => {
+    group.drained = () => {
       clearTimeout(timer);
       resolve();
     };
   });
-  drained = null;
-  inFlight = 0;
+  group.drained = null;
+  group.inFlight = 0;
 }

@@ -54,10 +54,14 @@ export function readOptions(args: string[]): BenchOptions {
     relay: {
       roundsOnePair: quick ? 300 : 2000,
       warmupOnePair: 100,
+      latencyTurns: 10,
       pairs: 50,
       window: Number(value("--window")) || 8,
       seconds: quick ? 3 : 10,
-      warmupSeconds: 1,
+      // Turns of 2 s: long enough for a window's warm-up (0.5 s) to cost little, short enough that
+      // load coming and going on a shared machine lands on every system alike.
+      floodTurns: quick ? 3 : 5,
+      warmupSeconds: 0.5,
       setupRooms: 50,
     },
     busyRoomPairs: 10,

@@ -108,14 +108,41 @@ export interface CpuUse {
 }
 
 export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): CpuUse {
-  const wallMs = after.at - before.at;
-  let busiest = 0;
-  for (const [thread, ms] of after.threads) busiest = Math.max(busiest, ms - (before.threads.get(thread) ?? 0));
-  const ms = after.totalMs - before.totalMs;
-  const processes = [...after.processes]
-    .map(([pid, total]) => ({ pid, cores: (total - (before.processes.get(pid) ?? 0)) / wallMs }))
-    .sort((a, b) => b.cores - a.cores);
-  return { ms, cores: ms / wallMs, busiestThread: busiest / wallMs, processes };
+  const tally = new CpuTally();
+  tally.add(before, after);
+  return tally.use();
+}
+
+/**
+ * CPU used over several windows, as if they were one: a system driven in
+ * turns with others is measured only while it is driven.
+ */
+export class CpuTally {
+  #wallMs = 0;
+  #ms = 0;
+  readonly #threads = new Map<string, number>();
+  readonly #processes = new Map<number, number>();
+
+  /** Adds the CPU used between two snapshots (of the same processes). */
+  add(before: CpuSnapshot, after: CpuSnapshot): void {
+    this.#wallMs += after.at - before.at;
+    this.#ms += after.totalMs - before.totalMs;
+    for (const [thread, ms] of after.threads) {
+      this.#threads.set(thread, (this.#threads.get(thread) ?? 0) + ms - (before.threads.get(thread) ?? 0));
+    }
+    for (const [pid, ms] of after.processes) {
+      this.#processes.set(pid, (this.#processes.get(pid) ?? 0) + ms - (before.processes.get(pid) ?? 0));
+    }
+  }
+
+  use(): CpuUse {
+    const wallMs = this.#wallMs;
+    const busiest = Math.max(0, ...this.#threads.values());
+    const processes = [...this.#processes]
+      .map(([pid, ms]) => ({ pid, cores: ms / wallMs }))
+      .sort((a, b) => b.cores - a.cores);
+    return { ms: this.#ms, cores: this.#ms / wallMs, busiestThread: busiest / wallMs, processes };
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { cpus } from "node:os";
 import type { DriverPool } from "./driver-pool";
-import { type CpuUse, cpuBetween, cpuSnapshot, machineBusyMs, waitUntilQuiet } from "./proc";
+import { CpuTally, type CpuUse, cpuSnapshot, machineBusyMs, waitUntilQuiet } from "./proc";
 import { type Summary, summarize } from "./stats";
 import { type Target, timedSetUp } from "./targets";
 
@@ -16,10 +16,16 @@ export interface System {
 export interface RelayCounts {
   roundsOnePair: number;
   warmupOnePair: number;
+  /** Latency is measured in this many turns per system, systems alternating. */
+  latencyTurns: number;
   pairs: number;
   /** Relays kept in flight per pair while measuring throughput. */
   window: number;
+  /** Seconds of throughput measured per system, in all. */
   seconds: number;
+  /** Throughput is measured in this many turns per system, systems alternating. */
+  floodTurns: number;
+  /** Seconds of relays before each measured window. */
   warmupSeconds: number;
   setupRooms: number;
 }
@@ -31,6 +37,8 @@ export interface Flood {
   pairs: number;
   window: number;
   seconds: number;
+  /** Windows the seconds were measured in (turns, alternating with other systems). */
+  turns: number;
   messages: number;
   messagesPerSecond: number;
   server: CpuUse;
@@ -58,83 +66,170 @@ export interface RelayResult {
 const SATURATED = 0.85;
 
 /**
- * Measures one system: latency with one pair and one message in flight,
- * throughput with `pairs` pairs each keeping `window` relays in flight (and
- * the CPU of the server and of the driver meanwhile), then call set-ups one
- * after another.
+ * Measures every system in turns, so that each sees the machine as the others
+ * do (on a shared machine, load comes and goes within a minute; systems
+ * measured one after another compared a busy minute with a quiet one). First
+ * latency with one pair each and one message in flight, in `latencyTurns`
+ * turns per system; then throughput with `pairs` pairs each keeping `window`
+ * relays in flight, in `floodTurns` windows per system, with the CPU of the
+ * server and the driver over each; then call set-ups, one per system in turn.
+ * Every system's pairs stay connected while the others are driven: idle
+ * sockets cost nothing measurable.
  */
-export async function measureRelay(pool: DriverPool, system: System, counts: RelayCounts): Promise<RelayResult> {
+export async function measureRelays(
+  pool: DriverPool,
+  systems: System[],
+  counts: RelayCounts,
+  log: (line: string) => void,
+): Promise<Record<string, RelayResult>> {
   const stamp = Date.now().toString(36);
-  const frameBytes = await pool.setup(system.target, [{ name: `${system.key}-one-${stamp}`, pairs: 1 }]);
-  const onePair = summarize(await pool.latency(counts.roundsOnePair, counts.warmupOnePair));
-  await pool.close();
+  log(`relay: latency, ${systems.length} systems in turns`);
+  const frameBytes = new Map<string, number>();
+  for (const system of systems) {
+    const room = { name: `${system.key}-one-${stamp}`, pairs: 1 };
+    frameBytes.set(system.key, await pool.setup(`${system.key}-one`, system.target, [room]));
+    await pool.latency(`${system.key}-one`, 0, counts.warmupOnePair);
+  }
+  const latencies = new Map<string, number[]>(systems.map((system) => [system.key, []]));
+  const roundsPerTurn = Math.ceil(counts.roundsOnePair / counts.latencyTurns);
+  for (let turn = 0; turn < counts.latencyTurns; turn++) {
+    for (const system of inTurn(systems, turn)) {
+      latencies.get(system.key)?.push(...(await pool.latency(`${system.key}-one`, roundsPerTurn, 0)));
+    }
+  }
+  for (const system of systems) await pool.close(`${system.key}-one`);
 
-  await pool.setup(
-    system.target,
-    Array.from({ length: counts.pairs }, (_, i) => ({ name: `${system.key}-many-${stamp}-${i}`, pairs: 1 })),
-  );
-  const flood = await measureFlood(pool, system, counts);
-  await pool.close();
-  await waitUntilQuiet(system.serverPids); // let the server see those sockets go before timing set-ups
+  log(`relay: throughput, ${counts.pairs} pairs per system, ${counts.floodTurns} turns each`);
+  for (const system of systems) {
+    const rooms = Array.from({ length: counts.pairs }, (_, i) => ({
+      name: `${system.key}-many-${stamp}-${i}`,
+      pairs: 1,
+    }));
+    await pool.setup(`${system.key}-many`, system.target, rooms);
+  }
+  const floods = new Map(systems.map((system) => [system.key, new FloodTally(counts)]));
+  for (let turn = 0; turn < counts.floodTurns; turn++) {
+    for (const system of inTurn(systems, turn)) {
+      const tally = floods.get(system.key) as FloodTally;
+      await tally.window(pool, `${system.key}-many`, system, counts.seconds / counts.floodTurns);
+    }
+  }
+  for (const system of systems) await pool.close(`${system.key}-many`);
+  // Let the servers see those sockets go before timing set-ups.
+  await waitUntilQuiet(() => systems.flatMap((system) => system.serverPids()));
 
-  const setups: number[] = [];
+  log(`relay: ${counts.setupRooms} call set-ups per system, in turns`);
+  const setups = new Map<string, number[]>(systems.map((system) => [system.key, []]));
   const closers: Array<() => void> = [];
   for (let i = 0; i < counts.setupRooms; i++) {
-    const done = await timedSetUp(system.target, `${system.key}-setup-${stamp}-${i}`);
-    setups.push(done.ms);
-    closers.push(done.close);
+    for (const system of inTurn(systems, i)) {
+      const done = await timedSetUp(system.target, `${system.key}-setup-${stamp}-${i}`);
+      setups.get(system.key)?.push(done.ms);
+      closers.push(done.close);
+    }
   }
   for (const close of closers) close();
-  return { frameBytes, onePair, flood, setup: summarize(setups) };
+
+  return Object.fromEntries(
+    systems.map((system) => [
+      system.key,
+      {
+        frameBytes: frameBytes.get(system.key) ?? 0,
+        onePair: summarize(latencies.get(system.key) ?? []),
+        flood: (floods.get(system.key) as FloodTally).result(),
+        setup: summarize(setups.get(system.key) ?? []),
+      },
+    ]),
+  );
+}
+
+/** The systems in the order of turn `turn`: each turn starts one later, so none is always first after a pause. */
+function inTurn<T>(systems: T[], turn: number): T[] {
+  const at = turn % systems.length;
+  return [...systems.slice(at), ...systems.slice(0, at)];
 }
 
 /**
- * Keeps every pair the pool holds busy (`window` relays in flight each) and
- * measures, over the same `seconds`, the relays done and the CPU used by the
- * server's processes and by the driver's (its processes and this one).
+ * Keeps every pair of `group` busy (`window` relays in flight each) and
+ * measures, over `seconds` after the warm-up, the relays done and the CPU
+ * used by the server's processes and by the driver's (its processes and this
+ * one), in one window.
  */
 export async function measureFlood(
   pool: DriverPool,
+  group: string,
   system: System,
   counts: Pick<RelayCounts, "pairs" | "window" | "seconds" | "warmupSeconds">,
 ): Promise<Flood> {
-  const driverPids = [...pool.pids, process.pid];
-  await pool.floodStart(counts.window);
-  await sleep(counts.warmupSeconds * 1000);
-  const serverPids = system.serverPids();
-  const snapshot = async () => ({
-    count: await pool.count(),
-    server: cpuSnapshot(serverPids),
-    driver: cpuSnapshot(driverPids),
-    machineMs: machineBusyMs(),
-  });
-  const before = await snapshot();
-  await sleep(counts.seconds * 1000);
-  const after = await snapshot();
-  await pool.floodStop();
+  const tally = new FloodTally(counts);
+  await tally.window(pool, group, system, counts.seconds);
+  return tally.result();
+}
 
-  const seconds = (after.server.at - before.server.at) / 1000;
-  const messages = after.count.messages - before.count.messages;
-  const server = cpuBetween(before.server, after.server);
-  const driver = cpuBetween(before.driver, after.driver);
-  const machineCores = (after.machineMs - before.machineMs) / 1000 / seconds;
-  const otherCores = Math.max(0, machineCores - server.cores - driver.cores);
-  const flood: Flood = {
-    pairs: counts.pairs,
-    window: counts.window,
-    seconds,
-    messages,
-    messagesPerSecond: messages / seconds,
-    server,
-    driver,
-    otherCores,
-    serverCpuMsPerMessage: server.ms / messages,
-    driverCpuMsPerMessage: driver.ms / messages,
-    bound: boundBy(server, driver, otherCores),
-    errors: after.count.errors,
-  };
-  if (after.count.firstError !== undefined) flood.firstError = after.count.firstError;
-  return flood;
+/** Relays and CPU over one or more windows of a flood, summed as if they were one. */
+class FloodTally {
+  #seconds = 0;
+  #turns = 0;
+  #messages = 0;
+  #machineMs = 0;
+  #errors = 0;
+  #firstError: string | undefined;
+  readonly #server = new CpuTally();
+  readonly #driver = new CpuTally();
+
+  constructor(private readonly counts: Pick<RelayCounts, "pairs" | "window" | "warmupSeconds">) {}
+
+  async window(pool: DriverPool, group: string, system: System, seconds: number): Promise<void> {
+    const driverPids = [...pool.pids, process.pid];
+    await pool.floodStart(group, this.counts.window);
+    await sleep(this.counts.warmupSeconds * 1000);
+    const serverPids = system.serverPids();
+    const snapshot = async () => ({
+      count: await pool.count(group),
+      server: cpuSnapshot(serverPids),
+      driver: cpuSnapshot(driverPids),
+      machineMs: machineBusyMs(),
+    });
+    const before = await snapshot();
+    await sleep(seconds * 1000);
+    const after = await snapshot();
+    await pool.floodStop(group);
+
+    this.#turns++;
+    this.#seconds += (after.server.at - before.server.at) / 1000;
+    this.#messages += after.count.messages - before.count.messages;
+    this.#machineMs += after.machineMs - before.machineMs;
+    this.#server.add(before.server, after.server);
+    this.#driver.add(before.driver, after.driver);
+    this.#errors = after.count.errors;
+    this.#firstError ??= after.count.firstError;
+  }
+
+  result(): Flood {
+    const seconds = this.#seconds;
+    const messages = this.#messages;
+    const server = this.#server.use();
+    const driver = this.#driver.use();
+    const machineCores = this.#machineMs / 1000 / seconds;
+    const otherCores = Math.max(0, machineCores - server.cores - driver.cores);
+    const flood: Flood = {
+      pairs: this.counts.pairs,
+      window: this.counts.window,
+      seconds,
+      turns: this.#turns,
+      messages,
+      messagesPerSecond: messages / seconds,
+      server,
+      driver,
+      otherCores,
+      serverCpuMsPerMessage: server.ms / messages,
+      driverCpuMsPerMessage: driver.ms / messages,
+      bound: boundBy(server, driver, otherCores),
+      errors: this.#errors,
+    };
+    if (this.#firstError !== undefined) flood.firstError = this.#firstError;
+    return flood;
+  }
 }
 
 /**

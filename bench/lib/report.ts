@@ -73,13 +73,17 @@ function renderRelay(relay: NonNullable<Results["relay"]>, counts: RelayCounts, 
   const errors = Object.values(relay).filter((r) => r.flood.errors > 0);
   lines.push(
     "",
-    `How: latency is one pair, one relay in flight, ${counts.roundsOnePair} round trips after ${counts.warmupOnePair} ` +
-      `(one-way = half a round trip). Throughput is ${counts.pairs} pairs, each keeping ${counts.window} relays in flight, ` +
-      `${counts.seconds} s after ${counts.warmupSeconds} s of warm-up; msg/s counts relayed messages (two per round trip). ` +
+    `How: the systems are measured in turns, not one after another, so that load coming and going on the machine ` +
+      `lands on each alike. Latency is one pair, one relay in flight, ${counts.roundsOnePair} round trips after ` +
+      `${counts.warmupOnePair} (one-way = half a round trip), in ${counts.latencyTurns} turns per system. ` +
+      `Throughput is ${counts.pairs} pairs, each keeping ${counts.window} relays in flight, ${counts.seconds} s in ` +
+      `${counts.floodTurns} turns per system, each after ${counts.warmupSeconds} s of warm-up; msg/s counts relayed ` +
+      `messages (two per round trip). ` +
       `CPU is read from /proc over the same seconds: the server's is every workerd process of its \`wrangler dev\` ` +
       `(proxy and worker) or the Node process; the driver's is its processes and the bench's own. ` +
       `"(n%)" is the busiest single thread, as a share of one core; the machine has ${machineCores}. ` +
-      `Set-up is ${counts.setupRooms} calls one after another (two peers connect and authenticate, create, ask, accept), ` +
+      `Set-up is ${counts.setupRooms} calls one after another per system, the systems in turns (two peers connect and ` +
+      `authenticate, create, ask, accept), ` +
       `through the same raw-frame client; a floor's set-up opens two sockets and passes as many frames in turn.`,
   );
   if (errors.length > 0) {

@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 
 interface FloorEnv {
   PAIRS: DurableObjectNamespace<Pair>;
+  HOPS: DurableObjectNamespace<Hop>;
   COSTS: DurableObjectNamespace<Costs>;
 }
 
@@ -17,6 +18,58 @@ export class Pair extends DurableObject<FloorEnv> {
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
     const side = this.ctx.getTags(ws)[0];
     this.ctx.getWebSockets(side === "a" ? "b" : "a")[0]?.send(message);
+  }
+
+  override webSocketClose(ws: WebSocket, code: number): void {
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code);
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/**
+ * The runtime floor of a one-hop relay, as this server's seed-style sockets
+ * relay: each side's socket in its own object, and each frame carried to the
+ * other side's object by RPC. Carried as the server carries them: frames that
+ * arrive in one turn of the event loop leave together after it, one RPC at a
+ * time per object, each answered with whether every frame was delivered.
+ */
+export class Hop extends DurableObject<FloorEnv> {
+  #queue: string[] = [];
+  #sending = false;
+  #peer: DurableObjectStub<Hop> | undefined;
+
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const other = url.searchParams.get("side") === "b" ? "a" : "b";
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server, [`${url.searchParams.get("id")}-${other}`]);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** RPC: frames from the other side, for this object's socket. */
+  async deliver(frames: string[]): Promise<boolean[]> {
+    const ws = this.ctx.getWebSockets()[0];
+    return frames.map((frame) => {
+      ws?.send(frame);
+      return ws !== undefined;
+    });
+  }
+
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    this.#queue.push(typeof message === "string" ? message : new TextDecoder().decode(message));
+    if (this.#sending) return;
+    this.#sending = true;
+    const other = this.ctx.getTags(ws)[0] as string;
+    setTimeout(() => void this.#flush(other), 0);
+  }
+
+  async #flush(other: string): Promise<void> {
+    this.#peer ??= this.env.HOPS.get(this.env.HOPS.idFromName(other));
+    while (this.#queue.length > 0) await this.#peer.deliver(this.#queue.splice(0));
+    this.#sending = false;
   }
 
   override webSocketClose(ws: WebSocket, code: number): void {
@@ -63,7 +116,10 @@ export default {
     if (url.pathname === "/health") return Response.json({ status: "ok" });
     if (url.pathname === "/costs") return env.COSTS.get(env.COSTS.newUniqueId()).fetch(request);
     const id = url.searchParams.get("id");
-    if (url.pathname !== "/pair" || !id) return new Response("not found", { status: 404 });
-    return env.PAIRS.get(env.PAIRS.idFromName(id)).fetch(request);
+    if (!id) return new Response("not found", { status: 404 });
+    if (url.pathname === "/pair") return env.PAIRS.get(env.PAIRS.idFromName(id)).fetch(request);
+    if (url.pathname !== "/hop") return new Response("not found", { status: 404 });
+    const side = url.searchParams.get("side") === "b" ? "b" : "a";
+    return env.HOPS.get(env.HOPS.idFromName(`${id}-${side}`)).fetch(request);
   },
 } satisfies ExportedHandler<FloorEnv>;

@@ -124,7 +124,7 @@ async function setUpRoom(target: Target, room: RoomPlan): Promise<Pair[]> {
     const frame = Buffer.from("x".repeat(target.frameBytes));
     return Promise.all(
       Array.from({ length: room.pairs }, async (_, i) => {
-        const [a, b] = await floorPair(target.url, `${room.name}-${i}`, target.deflate);
+        const [a, b] = await floorPair(target.url, `${room.name}-${i}`, target.deflate, target.path);
         return {
           a,
           b,

@@ -8,7 +8,7 @@ export type Section = (typeof SECTIONS)[number];
 export interface BenchOptions {
   quick: boolean;
   sections: Section[];
-  /** Keys of the systems the relay section measures (machine, floor, node, zero, seed); all if empty. */
+  /** Keys of the systems the relay section measures (machine, floor, hop, node, zero, seed); all if empty. */
   systems: string[];
   /** Driver processes. */
   drivers: number;
@@ -24,7 +24,7 @@ export interface BenchOptions {
 }
 
 export const USAGE =
-  "npm run bench -- [--quick] [--only relay,busy,setup,idle,memory] [--systems machine,floor,node,zero,seed] " +
+  "npm run bench -- [--quick] [--only relay,busy,setup,idle,memory] [--systems machine,floor,hop,node,zero,seed] " +
   "[--drivers N] [--window N] [--deflate] [--idle-seconds N]";
 
 /**

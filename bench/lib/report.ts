@@ -110,7 +110,8 @@ function renderRatios(relay: NonNullable<Results["relay"]>): string[] {
   for (const key of ["zero", "seed", "node"]) {
     const r = relay[key];
     if (!r) continue;
-    for (const against of comparators) {
+    // Seed-style sockets relay through one hop between objects, as the one-hop floor does.
+    for (const against of key === "seed" && relay.hop ? ["hop" as const, ...comparators] : comparators) {
       const c = relay[against];
       if (!c || against === key) continue;
       lines.push(

@@ -80,6 +80,12 @@ export async function startSystems(options: { deflate: boolean }): Promise<Runni
         serverPids: workerd(runtimeFloor),
       },
       {
+        key: "hop",
+        name: "runtime floor, one hop (each socket in its own object, frames by RPC)",
+        target: { kind: "floor", url: runtimeFloor.url, frameBytes, path: "hop" },
+        serverPids: workerd(runtimeFloor),
+      },
+      {
         key: "node",
         name: "Node socket.io 4 server, same rules",
         target: signaling(nodeServer.url, nodeAppToken, "room"),

@@ -8,12 +8,13 @@ import { connectRaw, openWebSocket, type RawSocket } from "./raw-socket";
  *   under `wrangler dev`, or the Node socket.io comparator); `room` placement
  *   names app, room and app token in the handshake query (zero hops), `own`
  *   names nothing there, as the original server's clients do (seed-style);
- * - `floor`: a relay of raw frames between the two sides of a pair.
+ * - `floor`: a relay of raw frames between the two sides of a pair; `path`
+ *   "hop" puts each side in its own object (the runtime floor's one-hop relay).
  */
 export type Target = (
   | { kind: "signaling"; url: string; appToken: string; app: string; placement: "room" | "own" }
   /** `frameBytes`: the size of this server's relay request, so that the floors carry as many bytes. */
-  | { kind: "floor"; url: string; frameBytes: number }
+  | { kind: "floor"; url: string; frameBytes: number; path?: "pair" | "hop" }
 ) & {
   /** Offer permessage-deflate, as browsers and socket.io-client do (`--deflate`). */
   deflate?: boolean;
@@ -75,8 +76,13 @@ export async function setUpCall(room: string, owner: BenchSocket, ...others: Ben
 }
 
 /** The two sockets of a floor pair; `deflate`: offer compression, as socket.io-client does. */
-export async function floorPair(url: string, id: string, deflate = false): Promise<[WebSocket, WebSocket]> {
-  const at = (side: string) => `${url.replace(/^http/, "ws")}/pair?id=${encodeURIComponent(id)}&side=${side}`;
+export async function floorPair(
+  url: string,
+  id: string,
+  deflate = false,
+  path: "pair" | "hop" = "pair",
+): Promise<[WebSocket, WebSocket]> {
+  const at = (side: string) => `${url.replace(/^http/, "ws")}/${path}?id=${encodeURIComponent(id)}&side=${side}`;
   const a = await openWebSocket(at("a"), deflate);
   return [a, await openWebSocket(at("b"), deflate)];
 }
@@ -104,7 +110,7 @@ export async function timedSetUp(target: Target, room: string): Promise<{ ms: nu
     await setUpCall(room, a, b);
     return { ms: performance.now() - started, close: () => closeAll(a, b) };
   }
-  const [a, b] = await floorPair(target.url, room, target.deflate);
+  const [a, b] = await floorPair(target.url, room, target.deflate, target.path);
   const frame = "x".repeat(64);
   for (let i = 0; i < SETUP_CROSSINGS; i++) {
     const [from, to] = i % 2 === 0 ? [a, b] : [b, a];

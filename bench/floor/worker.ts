@@ -68,8 +68,15 @@ export class Hop extends DurableObject<FloorEnv> {
 
   async #flush(other: string): Promise<void> {
     this.#peer ??= this.env.HOPS.get(this.env.HOPS.idFromName(other));
-    while (this.#queue.length > 0) await this.#peer.deliver(this.#queue.splice(0));
-    this.#sending = false;
+    try {
+      while (this.#queue.length > 0) await this.#peer.deliver(this.#queue.splice(0));
+    } catch (error) {
+      // The pair is closing (its other side's socket is gone); the server's gateway drops such a batch too.
+      console.error("hop floor: delivery failed:", error);
+      this.#queue = [];
+    } finally {
+      this.#sending = false;
+    }
   }
 
   override webSocketClose(ws: WebSocket, code: number): void {

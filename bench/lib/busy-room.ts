@@ -22,7 +22,8 @@ export async function busyRoom(
   await pool.setup("busy", system.target, [{ name: `busy-${Date.now().toString(36)}`, pairs }]);
   try {
     const latency = summarize(await pool.latency("busy", counts.roundsOnePair / 10, 10));
-    const flood = await measureFlood(pool, "busy", system, { ...counts, pairs });
+    // One window, so a longer warm-up than the relay section's turns.
+    const flood = await measureFlood(pool, "busy", system, { ...counts, pairs, warmupSeconds: 1 });
     return { pairs, latency, flood };
   } finally {
     await pool.close("busy");

@@ -222,6 +222,8 @@ function flood(group: Group, window: number) {
         if (!isRelay(frame)) return unexpected(group, frame);
         group.messages += 2; // A's relay to B, and B's back
         if (group.flooding) return pair.a.send(pair.frameA, { binary: false });
+        // Late from a stop that gave up waiting: already written off.
+        if (group.inFlight === 0) return;
         group.inFlight--;
         if (group.inFlight === 0) group.drained?.();
       },
@@ -237,7 +239,12 @@ async function stopFlood(group: Group) {
   group.flooding = false;
   if (group.inFlight === 0) return;
   await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, 10_000);
+    const timer = setTimeout(() => {
+      // Relays lost (or very late) would shrink the next window's flood: say so, as an error.
+      group.errors++;
+      group.firstError ??= `${group.inFlight} relays in flight had not come back 10 s after a stop`;
+      resolve();
+    }, 10_000);
     group.drained = () => {
       clearTimeout(timer);
       resolve();

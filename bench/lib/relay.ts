@@ -62,6 +62,9 @@ export interface RelayResult {
   setup: Summary;
 }
 
+/** Round trips before each turn of latency samples. */
+const TURN_WARMUP_ROUNDS = 5;
+
 /** A thread at this share of a core or more is taken as saturated. */
 const SATURATED = 0.85;
 
@@ -94,7 +97,8 @@ export async function measureRelays(
   const roundsPerTurn = Math.ceil(counts.roundsOnePair / counts.latencyTurns);
   for (let turn = 0; turn < counts.latencyTurns; turn++) {
     for (const system of inTurn(systems, turn)) {
-      latencies.get(system.key)?.push(...(await pool.latency(`${system.key}-one`, roundsPerTurn, 0)));
+      // A few round trips first: the first after a pause would find the system cold.
+      latencies.get(system.key)?.push(...(await pool.latency(`${system.key}-one`, roundsPerTurn, TURN_WARMUP_ROUNDS)));
     }
   }
   for (const system of systems) await pool.close(`${system.key}-one`);

@@ -35,12 +35,9 @@ const LIFECYCLE = new Set(["socket-open", "socket-close", "room-created", "room-
  * three of them were a fifth of a local call set-up's time. The runtime logs
  * each WebSocket upgrade as a request anyway (`wrangler tail`).
  */
-const LIFECYCLE_SETTINGS: Record<string, ReadonlySet<string>> = {
-  ends: new Set(["socket-close", "room-deleted"]),
-  on: LIFECYCLE,
-  off: new Set(),
-};
-let lifecycleLines = LIFECYCLE_SETTINGS.ends as ReadonlySet<string>;
+const ENDS: ReadonlySet<string> = new Set(["socket-close", "room-deleted"]);
+const LIFECYCLE_SETTINGS: Record<string, ReadonlySet<string>> = { ends: ENDS, on: LIFECYCLE, off: new Set() };
+let lifecycleLines = ENDS;
 
 /**
  * Which lifecycle lines are printed: the `LOG_LIFECYCLE` setting, one per
@@ -50,5 +47,5 @@ let lifecycleLines = LIFECYCLE_SETTINGS.ends as ReadonlySet<string>;
  * @example logLifecycle(env.LOG_LIFECYCLE);
  */
 export function logLifecycle(setting: string | undefined): void {
-  lifecycleLines = LIFECYCLE_SETTINGS[setting ?? "ends"] ?? (LIFECYCLE_SETTINGS.ends as ReadonlySet<string>);
+  lifecycleLines = LIFECYCLE_SETTINGS[setting ?? "ends"] ?? ENDS;
 }

@@ -14,11 +14,24 @@ export const plus = (x: number, over: number) => `${x - over >= 0 ? "+" : ""}${(
 export const cores = (c: { cores: number; busiestThread: number }) =>
   `${c.cores.toFixed(2)} (${(c.busiestThread * 100).toFixed(0)}%)`;
 
+/**
+ * Whether two throughputs may be compared: only when both were limited by
+ * their server. Otherwise the ratio measures the driver, or how the
+ * scheduler split shared cores.
+ */
+export const comparable = (a: Flood, b: Flood) => a.bound === "server" && b.bound === "server";
+
+/** A throughput ratio, marked † when the two were not both server-bound ({@link comparable}). */
+export const throughputRatio = (a: Flood, b: Flood, digits = 2) =>
+  `${times(a.messagesPerSecond, b.messagesPerSecond, digits)}${comparable(a, b) ? "" : " †"}`;
+
 /** What limited a throughput window, in words. */
 export function boundLabel(flood: Flood): string {
   switch (flood.bound) {
     case "server":
       return "server";
+    case "both":
+      return "**server and driver** (both saturated)";
     case "driver":
       return "**driver** (not the server)";
     case "shared CPU":

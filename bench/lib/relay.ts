@@ -31,7 +31,7 @@ export interface RelayCounts {
 }
 
 /** What limited a throughput window, judged from CPU use. */
-export type Bound = "server" | "driver" | "shared CPU" | "other load" | "neither";
+export type Bound = "server" | "both" | "driver" | "shared CPU" | "other load" | "neither";
 
 export interface Flood {
   pairs: number;
@@ -238,14 +238,15 @@ class FloodTally {
 
 /**
  * Server-bound when one of the server's threads (an event loop) was
- * saturated; driver-bound when one of the driver's was and the server's were
- * well below; when no thread was saturated but the machine's cores were all
+ * saturated and the driver's were not; "both" when the driver's was
+ * saturated too (it may be what held the server back); driver-bound when
+ * the driver's was and the server's were well below; when no thread was saturated but the machine's cores were all
  * busy, "shared CPU" if server and driver kept them busy (the split is then
  * the scheduler's) or "other load" if something else took a share; "neither"
  * when the relays in flight were too few to keep anyone busy.
  */
 function boundBy(server: CpuUse, driver: CpuUse, otherCores: number): Bound {
-  if (server.busiestThread >= SATURATED) return "server";
+  if (server.busiestThread >= SATURATED) return driver.busiestThread >= SATURATED ? "both" : "server";
   if (driver.busiestThread >= SATURATED && server.busiestThread < 0.6) return "driver";
   const cores = cpus().length;
   if (server.cores + driver.cores + otherCores < SATURATED * cores) return "neither";

@@ -1,5 +1,5 @@
 import type { BusyRoom } from "./busy-room";
-import { boundLabel, cores, ms, plus, times, us } from "./format";
+import { boundLabel, comparable, cores, ms, plus, throughputRatio, times, us } from "./format";
 import type { IdleCost } from "./idle";
 import type { MemoryCost } from "./memory";
 import type { RelayCounts, RelayResult } from "./relay";
@@ -116,10 +116,18 @@ function renderRatios(relay: NonNullable<Results["relay"]>): string[] {
       if (!c || against === key) continue;
       lines.push(
         `| ${r.name} | ${c.name.split(" (")[0]} | ${times(r.onePair.p50, c.onePair.p50)} | ${times(r.onePair.p99, c.onePair.p99)} | ` +
-          `${times(r.flood.messagesPerSecond, c.flood.messagesPerSecond)} | ` +
+          `${throughputRatio(r.flood, c.flood)} | ` +
           `${times(r.flood.serverCpuMsPerMessage, c.flood.serverCpuMsPerMessage)} | ${plus(r.setup.p50, c.setup.p50)} |`,
       );
     }
+  }
+  const unbound = Object.values(relay).filter((r) => r.flood.bound !== "server");
+  if (unbound.length > 0) {
+    lines.push(
+      "",
+      `† Not both server-bound (${unbound.map((r) => `${r.name.split(" (")[0]}: ${boundLabel(r.flood)}`).join("; ")}): ` +
+        "that msg/s ratio measures how the machine was shared, not the servers. CPU per message still compares them.",
+    );
   }
   return lines;
 }
@@ -127,9 +135,8 @@ function renderRatios(relay: NonNullable<Results["relay"]>): string[] {
 function renderBusyRoom(busy: BusyRoom, relay: NonNullable<Results["relay"]>): string[] {
   const floor = relay.floor;
   const f = busy.flood;
-  // A throughput ratio means something only when both measurements were limited by their server.
   const ratio =
-    floor && f.bound === "server" && floor.flood.bound === "server"
+    floor && comparable(f, floor.flood)
       ? ` (${times(f.messagesPerSecond, floor.flood.messagesPerSecond)} of the runtime floor's ${floor.flood.pairs} pairs in ${floor.flood.pairs} objects)`
       : floor
         ? " (no ratio to the runtime floor: not both server-bound)"

@@ -41,4 +41,4 @@ app
 export default app satisfies ExportedHandler<Env>;
 
 export { AppTokenThrottle } from "./durable/app-token-throttle";
-export { Room } from "./durable/room";
+export { Room } from "./durable/room-object";

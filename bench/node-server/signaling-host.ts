@@ -22,7 +22,7 @@ const HOME = "node";
  * (`routeEvent`), the same room rules over a key-value store (here an
  * in-memory one), events for other peers sent with `io.to(id).emit`.
  *
- * It mirrors src/durable/room.ts with the Durable Object gateway replaced by
+ * It mirrors src/durable/room-object.ts with the Durable Object gateway replaced by
  * a direct call: one connection's events are handled in order, a session
  * token is verified once per connection, a departing socket leaves its rooms.
  * Left out, because the bench does not exercise them: the rate limiter, join

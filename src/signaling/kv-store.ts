@@ -3,7 +3,7 @@
  * with Redis semantics. Synchronous on purpose: a rule reads and writes with
  * no await in between, so no other request can interleave inside it.
  *
- * Production: Durable Object SQLite storage (src/durable/sql-kv-store.ts).
+ * Production: Durable Object SQLite storage (src/durable/room/sql-kv-store.ts).
  * Tests: an in-memory Redis-compatible shim (test/support/memory-redis.ts).
  * test/contract/kv-store-contract.ts holds both to the same behaviour.
  */

@@ -63,7 +63,7 @@ export interface LoggedEvent {
  * The events sent to one connected session, newest last, within limits: the
  * oldest are let go to make room, since only the last few can have been lost
  * in a drop. (What a dropped session misses is kept in storage, under the
- * same limits: src/durable/session-keeper.ts.)
+ * same limits: src/durable/recovery/session-keeper.ts.)
  */
 export class EventLog {
   readonly #events: LoggedEvent[];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AlarmSchedule } from "../../src/durable/alarm-schedule";
+import { AlarmSchedule } from "../../src/durable/runtime/alarm-schedule";
 
 /** Storage with one alarm, whose read resolves only when told to: lets two asks overlap it. */
 function fakeStorage(initial: number | null) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CachedKvStore } from "../../src/durable/cached-kv-store";
+import { CachedKvStore } from "../../src/durable/room/cached-kv-store";
 import type { KvStore } from "../../src/signaling/kv-store";
 import { describeKvStoreContract } from "../contract/kv-store-contract";
 import { MemoryRedis } from "../support/memory-redis";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FloodGuard } from "../../src/durable/flood-guard";
+import { FloodGuard } from "../../src/durable/sockets/flood-guard";
 
 describe("FloodGuard", () => {
   const guard = () => new FloodGuard(() => ({ rate: 1, capacity: 2 }));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { HeartbeatSweep } from "../../src/durable/heartbeat-sweep";
-import type { HeldSockets } from "../../src/durable/held-sockets";
+import { HeartbeatSweep } from "../../src/durable/sockets/heartbeat-sweep";
+import type { HeldSockets } from "../../src/durable/sockets/held-sockets";
 import { type ConnectionState, newConnection } from "../../src/signaling/connection-state";
 import { CLOSE_AUTH_TIMEOUT } from "../../src/socket/auth-deadline";
 import { CLOSE_PING_TIMEOUT } from "../../src/socket/heartbeat";

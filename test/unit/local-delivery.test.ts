@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { HeldSockets } from "../../src/durable/held-sockets";
-import { type DeliveryRpc, LocalDelivery } from "../../src/durable/local-delivery";
-import type { SessionKeeper } from "../../src/durable/session-keeper";
+import { type DeliveryRpc, LocalDelivery } from "../../src/durable/mesh/local-delivery";
+import type { SessionKeeper } from "../../src/durable/recovery/session-keeper";
+import type { HeldSockets } from "../../src/durable/sockets/held-sockets";
 import { type ConnectionState, newConnection } from "../../src/signaling/connection-state";
 
 const ref = { app: "demo", room: "lobby" };

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { log, logLifecycle } from "../../src/durable/log";
-import { logFields, logText, MAX_LOG_TEXT } from "../../src/durable/log-fields";
+import { log, logLifecycle } from "../../src/durable/runtime/log";
+import { logFields, logText, MAX_LOG_TEXT } from "../../src/durable/runtime/log-fields";
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { AUDIT_INTERVAL_MS, RoomAuthority, type RoomHost } from "../../src/durable/room-authority";
+import { AUDIT_INTERVAL_MS, RoomAuthority, type RoomHost } from "../../src/durable/room/room-authority";
 import type { RoomAction } from "../../src/signaling/room-rules";
 import type { Peer } from "../../src/signaling/room-store";
 import { MemoryRedis } from "../support/memory-redis";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type RelayItem, RoomsGateway } from "../../src/durable/rooms-gateway";
+import { type RelayItem, RoomsGateway } from "../../src/durable/mesh/rooms-gateway";
 import type { RoomAction } from "../../src/signaling/room-rules";
 import type { Peer } from "../../src/signaling/room-store";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Rosters } from "../../src/durable/rosters";
+import { Rosters } from "../../src/durable/mesh/rosters";
 
 describe("Rosters", () => {
   it("knows where each member of a room is held, until the room is forgotten", () => {

@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { SessionStore, type StoredSession } from "../../src/durable/session-store";
+import { SessionStore, type StoredSession } from "../../src/durable/recovery/session-store";
 import { newConnection } from "../../src/signaling/connection-state";
 
 /** Runs `body` on the SQLite storage of a fresh Durable Object. */

@@ -1,12 +1,12 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { readSocketConfig } from "../../src/config";
-import { AlarmSchedule } from "../../src/durable/alarm-schedule";
-import { HeldSockets } from "../../src/durable/held-sockets";
-import { acceptSocket } from "../../src/durable/socket-upgrade";
+import { AlarmSchedule } from "../../src/durable/runtime/alarm-schedule";
+import { HeldSockets } from "../../src/durable/sockets/held-sockets";
+import { acceptSocket } from "../../src/durable/sockets/socket-upgrade";
 
 /**
- * src/durable/socket-upgrade.ts: the 101 must not wait for the socket's alarm.
+ * src/durable/sockets/socket-upgrade.ts: the 101 must not wait for the socket's alarm.
  * Setting an alarm in the upgrade's own turn held its answer back 2-3 ms under
  * wrangler dev (bench/RESULTS.md); the alarm is asked for in the next turn.
  */

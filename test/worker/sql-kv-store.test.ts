@@ -1,7 +1,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { CachedKvStore } from "../../src/durable/cached-kv-store";
-import { SqlKvStore } from "../../src/durable/sql-kv-store";
+import { CachedKvStore } from "../../src/durable/room/cached-kv-store";
+import { SqlKvStore } from "../../src/durable/room/sql-kv-store";
 import { applyRoomAction, type RoomAction, roomPeers } from "../../src/signaling/room-rules";
 import { RoomStore } from "../../src/signaling/room-store";
 import { describeKvStoreContract } from "../contract/kv-store-contract";

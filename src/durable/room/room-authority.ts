@@ -1,5 +1,5 @@
-import type { KvStore } from "../signaling/kv-store";
-import type { RoomReply } from "../signaling/room-requests";
+import type { KvStore } from "../../signaling/kv-store";
+import type { RoomReply } from "../../signaling/room-requests";
 import {
   applyRoomAction,
   type Delivery,
@@ -7,17 +7,17 @@ import {
   type RoomAction,
   type RoomLimits,
   roomPeers,
-} from "../signaling/room-rules";
-import { type Peer, type RoomRef, RoomStore } from "../signaling/room-store";
-import { byHome, type OutgoingFrame } from "./delivery";
-import { KeyedQueue } from "./keyed-queue";
-import { log } from "./log";
-import type { Roster } from "./rosters";
+} from "../../signaling/room-rules";
+import { type Peer, type RoomRef, RoomStore } from "../../signaling/room-store";
+import type { Roster } from "../mesh/rosters";
+import { KeyedQueue } from "../runtime/keyed-queue";
+import { log } from "../runtime/log";
+import { byHome, type OutgoingFrame } from "./outgoing-frames";
 
 /**
  * What a requester's object gets back: the requester's answer, and, when the
  * room's members changed or the request was a relay, the members as they are
- * now, so that object can relay straight to their objects (src/durable/rosters.ts).
+ * now, so that object can relay straight to their objects (src/durable/mesh/rosters.ts).
  */
 export interface AuthorityReply extends RoomReply {
   roster?: Roster;
@@ -31,7 +31,7 @@ export interface MemberObjectRpc {
 
 /** What the room needs from the object it lives in. */
 export interface RoomHost {
-  /** Another object, by id (its stub is kept: src/durable/object-stubs.ts). */
+  /** Another object, by id (its stub is kept: src/durable/mesh/object-stubs.ts). */
   stub(home: string): MemberObjectRpc;
   /** This object's id: deliveries to it need no RPC. */
   self: string;

@@ -1,4 +1,4 @@
-import { isClientEvent } from "../signaling/client-events";
+import { isClientEvent } from "../../signaling/client-events";
 
 /**
  * Log fields made safe to print. Some come from clients (a refused request's

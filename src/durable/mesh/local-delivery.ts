@@ -1,9 +1,9 @@
-import { applyMembership } from "../signaling/membership";
-import type { RoomRef } from "../signaling/room-store";
-import type { OutgoingFrame } from "./delivery";
-import type { HeldSockets } from "./held-sockets";
+import { applyMembership } from "../../signaling/membership";
+import type { RoomRef } from "../../signaling/room-store";
+import type { SessionKeeper } from "../recovery/session-keeper";
+import type { OutgoingFrame } from "../room/outgoing-frames";
+import type { HeldSockets } from "../sockets/held-sockets";
 import type { Roster } from "./rosters";
-import type { SessionKeeper } from "./session-keeper";
 
 /** The RPC methods of another object that a delivery passes on to, for a session that moved there. */
 export interface DeliveryRpc {

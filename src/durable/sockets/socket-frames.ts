@@ -1,21 +1,21 @@
-import { signSessionToken, verifyAppToken, verifySessionToken } from "../auth/tokens";
-import type { VerifiedSessions } from "../auth/verified-sessions";
-import type { SocketConfig } from "../config";
-import { routeEvent, type SignalingServices } from "../signaling/router";
+import { signSessionToken, verifyAppToken, verifySessionToken } from "../../auth/tokens";
+import type { VerifiedSessions } from "../../auth/verified-sessions";
+import type { SocketConfig } from "../../config";
+import { routeEvent, type SignalingServices } from "../../signaling/router";
 import {
   CLOSE_INTERNAL_ERROR,
   CLOSE_POLICY_VIOLATION,
   type ConnectionContext,
   type FrameResult,
   handleFrame,
-} from "../socket/connection";
+} from "../../socket/connection";
+import type { RoomsGateway } from "../mesh/rooms-gateway";
+import type { SessionKeeper } from "../recovery/session-keeper";
+import { log } from "../runtime/log";
 import type { Departures } from "./departures";
 import type { FloodGuard } from "./flood-guard";
 import type { HeldSockets } from "./held-sockets";
-import { log } from "./log";
 import { closeQuietly, sendQuietly } from "./quiet-socket";
-import type { RoomsGateway } from "./rooms-gateway";
-import type { SessionKeeper } from "./session-keeper";
 
 /** What frame handling needs from its object. */
 export interface FramesHost {

@@ -1,11 +1,11 @@
-import { encodeEngineMessage } from "../protocol/engine-io";
-import { failure, refusal, success } from "../protocol/errors";
-import { encodeEvent } from "../protocol/socket-io";
-import type { RoomGateway } from "../signaling/room-requests";
-import { type RoomAction, relayedEvent } from "../signaling/room-rules";
-import type { Peer, RoomRef } from "../signaling/room-store";
-import { roomObjectName } from "../socket/placement";
-import type { AuthorityReply } from "./room-authority";
+import { encodeEngineMessage } from "../../protocol/engine-io";
+import { failure, refusal, success } from "../../protocol/errors";
+import { encodeEvent } from "../../protocol/socket-io";
+import type { RoomGateway } from "../../signaling/room-requests";
+import { type RoomAction, relayedEvent } from "../../signaling/room-rules";
+import type { Peer, RoomRef } from "../../signaling/room-store";
+import { roomObjectName } from "../../socket/placement";
+import type { AuthorityReply } from "../room/room-authority";
 import { Rosters } from "./rosters";
 
 /** The RPC methods of another object that the gateway calls. */

@@ -1,7 +1,7 @@
-import { ENGINE_PING } from "../protocol/engine-io";
-import { authDeadline, CLOSE_AUTH_TIMEOUT } from "../socket/auth-deadline";
-import { CLOSE_INTERNAL_ERROR } from "../socket/connection";
-import { CLOSE_PING_TIMEOUT, heartbeatDue, judgeSocket } from "../socket/heartbeat";
+import { ENGINE_PING } from "../../protocol/engine-io";
+import { authDeadline, CLOSE_AUTH_TIMEOUT } from "../../socket/auth-deadline";
+import { CLOSE_INTERNAL_ERROR } from "../../socket/connection";
+import { CLOSE_PING_TIMEOUT, heartbeatDue, judgeSocket } from "../../socket/heartbeat";
 import type { HeldSockets } from "./held-sockets";
 import { closeQuietly, sendQuietly } from "./quiet-socket";
 

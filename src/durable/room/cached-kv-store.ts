@@ -1,4 +1,4 @@
-import { incremented, type KvStore } from "../signaling/kv-store";
+import { incremented, type KvStore } from "../../signaling/kv-store";
 
 /** A store that can hand over all its hashes in one read (SqlKvStore: one query). */
 interface LoadsEverything {

@@ -1,4 +1,4 @@
-import { incremented, type KvStore } from "../signaling/kv-store";
+import { incremented, type KvStore } from "../../signaling/kv-store";
 
 /**
  * The signaling rules' store on a Durable Object's SQLite storage: one row

@@ -1,9 +1,9 @@
-import type { ConnectionState } from "../signaling/connection-state";
-import type { StateUpdate } from "../signaling/event-result";
+import type { ConnectionState } from "../../signaling/connection-state";
+import type { StateUpdate } from "../../signaling/event-result";
 import { Connections } from "./connections";
 import { sendQuietly } from "./quiet-socket";
 
-/** How a recoverable session records what it is sent and how it changes (src/durable/session-keeper.ts). */
+/** How a recoverable session records what it is sent and how it changes (src/durable/recovery/session-keeper.ts). */
 export interface SessionHooks {
   /** The frame to send: with its offset, and logged, if the socket's session is recoverable. */
   frame(socketId: string, frame: string): string;
@@ -13,7 +13,7 @@ export interface SessionHooks {
 /**
  * The WebSockets an object holds, as the runtime gives them to this
  * instance: each socket's tag (the id it was accepted under), the open
- * socket of each peer, the connection state of each (src/durable/connections.ts),
+ * socket of each peer, the connection state of each (src/durable/sockets/connections.ts),
  * and the sockets this object closed itself.
  *
  * A peer's socket id is its tag, except for a recovered session: its new

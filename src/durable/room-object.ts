@@ -6,26 +6,26 @@ import { ENGINE_NOOP, ENGINE_PONG } from "../protocol/engine-io";
 import type { RoomAction } from "../signaling/room-rules";
 import type { Peer, RoomRef } from "../signaling/room-store";
 import { CLOSE_INTERNAL_ERROR } from "../socket/connection";
-import { AlarmSchedule } from "./alarm-schedule";
-import { CachedKvStore } from "./cached-kv-store";
-import type { OutgoingFrame } from "./delivery";
-import { Departures } from "./departures";
-import { FloodGuard } from "./flood-guard";
-import { HeartbeatSweep } from "./heartbeat-sweep";
-import { HeldSockets } from "./held-sockets";
-import { KeyedQueue } from "./keyed-queue";
-import { LocalDelivery } from "./local-delivery";
-import { log, logLifecycle } from "./log";
-import { ObjectStubs } from "./object-stubs";
-import { closeQuietly } from "./quiet-socket";
-import { type AuthorityReply, RoomAuthority } from "./room-authority";
-import { type RoomObjectRpc, RoomsGateway } from "./rooms-gateway";
-import type { Roster } from "./rosters";
-import { type Claim, type HandedSession, SessionKeeper } from "./session-keeper";
-import { SessionStore } from "./session-store";
-import { SocketFrames } from "./socket-frames";
-import { acceptSocket } from "./socket-upgrade";
-import { SqlKvStore } from "./sql-kv-store";
+import { LocalDelivery } from "./mesh/local-delivery";
+import { ObjectStubs } from "./mesh/object-stubs";
+import { type RoomObjectRpc, RoomsGateway } from "./mesh/rooms-gateway";
+import type { Roster } from "./mesh/rosters";
+import { type Claim, type HandedSession, SessionKeeper } from "./recovery/session-keeper";
+import { SessionStore } from "./recovery/session-store";
+import { CachedKvStore } from "./room/cached-kv-store";
+import type { OutgoingFrame } from "./room/outgoing-frames";
+import { type AuthorityReply, RoomAuthority } from "./room/room-authority";
+import { SqlKvStore } from "./room/sql-kv-store";
+import { AlarmSchedule } from "./runtime/alarm-schedule";
+import { KeyedQueue } from "./runtime/keyed-queue";
+import { log, logLifecycle } from "./runtime/log";
+import { Departures } from "./sockets/departures";
+import { FloodGuard } from "./sockets/flood-guard";
+import { HeartbeatSweep } from "./sockets/heartbeat-sweep";
+import { HeldSockets } from "./sockets/held-sockets";
+import { closeQuietly } from "./sockets/quiet-socket";
+import { SocketFrames } from "./sockets/socket-frames";
+import { acceptSocket } from "./sockets/socket-upgrade";
 
 /** The RPC methods by which objects hand recoverable sessions to each other. */
 interface SessionRpc {
@@ -39,7 +39,7 @@ interface SessionRpc {
  * both at once:
  * - it **hosts sockets**: those that named this room when connecting, or the
  *   one socket that named no room and got this object to itself;
- * - it **is a room** (src/durable/room-authority.ts): authoritative, in its
+ * - it **is a room** (src/durable/room/room-authority.ts): authoritative, in its
  *   SQLite storage, for the members and waiting requests of the one room
  *   whose name it was created under.
  * A socket's requests for a room hosted elsewhere reach that room over RPC

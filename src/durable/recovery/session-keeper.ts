@@ -1,9 +1,9 @@
-import type { ConnectionState } from "../signaling/connection-state";
-import { applyMembership } from "../signaling/membership";
-import type { MembershipChange } from "../signaling/room-rules";
-import type { RoomRef } from "../signaling/room-store";
-import { EventLog, type EventLogLimits, type LoggedEvent, newPid, pidHome, withOffset } from "../socket/recovery";
-import { log } from "./log";
+import type { ConnectionState } from "../../signaling/connection-state";
+import { applyMembership } from "../../signaling/membership";
+import type { MembershipChange } from "../../signaling/room-rules";
+import type { RoomRef } from "../../signaling/room-store";
+import { EventLog, type EventLogLimits, type LoggedEvent, newPid, pidHome, withOffset } from "../../socket/recovery";
+import { log } from "../runtime/log";
 import type { SessionStore, StoredSession } from "./session-store";
 
 /** What a reconnect presents to take a session back. */

@@ -1,6 +1,6 @@
-import type { Json } from "../protocol/events";
-import type { ConnectionState } from "../signaling/connection-state";
-import type { StateUpdate } from "../signaling/event-result";
+import type { Json } from "../../protocol/events";
+import type { ConnectionState } from "../../signaling/connection-state";
+import type { StateUpdate } from "../../signaling/event-result";
 
 /** What the runtime allows in one WebSocket attachment. */
 export const ATTACHMENT_LIMIT_BYTES = 16_384;

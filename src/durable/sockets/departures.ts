@@ -1,13 +1,13 @@
-import type { VerifiedSessions } from "../auth/verified-sessions";
-import type { ConnectionState } from "../signaling/connection-state";
-import type { Peer } from "../signaling/room-store";
-import { CLOSE_MESSAGE_TOO_BIG, CLOSE_NORMAL, CLOSE_POLICY_VIOLATION } from "../socket/connection";
+import type { VerifiedSessions } from "../../auth/verified-sessions";
+import type { ConnectionState } from "../../signaling/connection-state";
+import type { Peer } from "../../signaling/room-store";
+import { CLOSE_MESSAGE_TOO_BIG, CLOSE_NORMAL, CLOSE_POLICY_VIOLATION } from "../../socket/connection";
+import type { RoomsGateway } from "../mesh/rooms-gateway";
+import type { SessionKeeper } from "../recovery/session-keeper";
+import { log } from "../runtime/log";
 import type { FloodGuard } from "./flood-guard";
 import type { HeldSockets } from "./held-sockets";
-import { log } from "./log";
 import { closeQuietly } from "./quiet-socket";
-import type { RoomsGateway } from "./rooms-gateway";
-import type { SessionKeeper } from "./session-keeper";
 
 /**
  * Closes that end a recoverable session instead of keeping it: a goodbye

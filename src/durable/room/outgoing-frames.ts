@@ -1,6 +1,6 @@
-import { encodeEngineMessage } from "../protocol/engine-io";
-import { encodeEvent } from "../protocol/socket-io";
-import type { Delivery, MembershipChange } from "../signaling/room-rules";
+import { encodeEngineMessage } from "../../protocol/engine-io";
+import { encodeEvent } from "../../protocol/socket-io";
+import type { Delivery, MembershipChange } from "../../signaling/room-rules";
 
 /** One event for one socket, encoded once by the room, sent as it is by the socket's host. */
 export interface OutgoingFrame {

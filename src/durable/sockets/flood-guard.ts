@@ -1,8 +1,8 @@
-import { encodeEngineMessage } from "../protocol/engine-io";
-import { failure, refusal } from "../protocol/errors";
-import { ackIdOf, encodeAck, encodeEvent } from "../protocol/socket-io";
-import { LogQuota } from "../socket/log-quota";
-import { type RateLimit, REFUSAL_WINDOW_MS, TokenBucket } from "../socket/rate-limit";
+import { encodeEngineMessage } from "../../protocol/engine-io";
+import { failure, refusal } from "../../protocol/errors";
+import { ackIdOf, encodeAck, encodeEvent } from "../../protocol/socket-io";
+import { LogQuota } from "../../socket/log-quota";
+import { type RateLimit, REFUSAL_WINDOW_MS, TokenBucket } from "../../socket/rate-limit";
 
 /** Refusals logged one by one per socket and window; the rest are counted in its close line. */
 const LOGGED_REFUSALS = 5;

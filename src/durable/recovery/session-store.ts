@@ -1,5 +1,5 @@
-import type { ConnectionState } from "../signaling/connection-state";
-import type { LoggedEvent } from "../socket/recovery";
+import type { ConnectionState } from "../../signaling/connection-state";
+import type { LoggedEvent } from "../../socket/recovery";
 
 /** A recoverable session as storage holds it. */
 export interface StoredSession {

@@ -1,12 +1,12 @@
-import type { SocketConfig } from "../config";
-import { encodeOpenPacket } from "../protocol/engine-io";
-import { newConnection } from "../signaling/connection-state";
-import { randomId } from "../socket/ids";
-import { placementFromQuery } from "../socket/placement";
-import { wantsRecovery } from "../socket/recovery";
-import type { AlarmSchedule } from "./alarm-schedule";
+import type { SocketConfig } from "../../config";
+import { encodeOpenPacket } from "../../protocol/engine-io";
+import { newConnection } from "../../signaling/connection-state";
+import { randomId } from "../../socket/ids";
+import { placementFromQuery } from "../../socket/placement";
+import { wantsRecovery } from "../../socket/recovery";
+import type { AlarmSchedule } from "../runtime/alarm-schedule";
+import { log } from "../runtime/log";
 import type { HeldSockets } from "./held-sockets";
-import { log } from "./log";
 
 /** What accepting a socket needs from its object. */
 export interface UpgradeHost {

@@ -1,4 +1,4 @@
-import type { RoomRef } from "../signaling/room-store";
+import type { RoomRef } from "../../signaling/room-store";
 
 /** A room's members as one object last heard them from the room: member id -> id of the object holding its socket. */
 export type Roster = ReadonlyArray<readonly [id: string, home: string]>;

@@ -14,13 +14,24 @@ import type { ConnectionState } from "./connection-state";
  */
 export type StateUpdate = (current: ConnectionState) => ConnectionState;
 
+/**
+ * An answer that comes later, at every layer it passes through (a room's
+ * reply, an event's result, a frame's result): set when what the answer
+ * holds is not known yet (a relay on its way to its receiver's object), and
+ * the real answer, of the same shape, when it settles. Meanwhile the
+ * connection goes on with its next frame, which is what lets relays to one
+ * object travel together.
+ */
+export interface MaybeLater<T> {
+  later?: Promise<T>;
+}
+
 /** What one event handler decided: events for this connection, the ack's outcome, a state change. */
-export interface EventResult {
+export interface EventResult extends MaybeLater<EventResult> {
+  /** Ignored when `later` is set. */
   emit: Array<[ServerEventName, unknown]>;
   outcome: Outcome;
   update?: StateUpdate;
-  /** The events and outcome are not known yet: these are, when this settles (and `emit`/`outcome` are ignored). */
-  later?: Promise<EventResult>;
 }
 
 /** An event from a connected client, with untrusted arguments. */

@@ -2,7 +2,7 @@ import { TokenError } from "../auth/token-error";
 import { failure, refusal, type SignalingErrorCode } from "../protocol/errors";
 import type { Outcome, ServerEventName } from "../protocol/events";
 import type { ConnectionState } from "./connection-state";
-import type { EventResult } from "./event-result";
+import type { EventResult, MaybeLater } from "./event-result";
 import { jsonBytesExceed } from "./json-size";
 import { applyMembership } from "./membership";
 import { parseRequest, ROOM_REQUESTS } from "./requests";
@@ -10,17 +10,11 @@ import type { MembershipChange, RoomAction } from "./room-rules";
 import type { Peer, RoomRef } from "./room-store";
 
 /** What a room answers its requester. */
-export interface RoomReply {
+export interface RoomReply extends MaybeLater<RoomReply> {
+  /** Ignored when `later` is set. */
   outcome: Outcome;
   reply: Array<[ServerEventName, unknown]>;
   membership?: MembershipChange;
-  /**
-   * The answer is not known yet (a relay on its way to the receiver's
-   * object): `outcome` and `reply` are to be ignored, and this gives the real
-   * ones. Meanwhile the connection may go on with its next frame, which is
-   * what lets relays to one object travel together.
-   */
-  later?: Promise<RoomReply>;
 }
 
 /** Reaches the object of a room: the one handling the request, or another over RPC. */

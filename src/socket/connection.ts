@@ -14,7 +14,7 @@ import {
 import { utf8BytesExceed } from "../protocol/utf8-size";
 import { isClientEvent, refusalEventOf } from "../signaling/client-events";
 import type { ConnectionState } from "../signaling/connection-state";
-import type { EventResult, IncomingEvent, StateUpdate } from "../signaling/event-result";
+import type { EventResult, IncomingEvent, MaybeLater, StateUpdate } from "../signaling/event-result";
 
 /** WebSocket close codes this layer uses (RFC 6455, section 7.4.1). */
 export const CLOSE_NORMAL = 1000;
@@ -40,7 +40,7 @@ export interface ConnectionContext {
    * of `claim.app` from `claim.offset`: its state and the event frames it
    * missed, with their offsets. Null: start afresh.
    */
-  resume?(state: ConnectionState, claim: { pid: unknown; offset: unknown; app: string }): Promise<Resumed | null>;
+  resume?(claim: { pid: unknown; offset: unknown; app: string }): Promise<Resumed | null>;
   /** A new private session id, for a connection that opted into recovery. */
   newPid?(): string;
   now(): number;
@@ -54,7 +54,7 @@ export interface Resumed {
 }
 
 /** What to do after a frame: frames to send back, maybe a state change, maybe a close. */
-export interface FrameResult {
+export interface FrameResult extends MaybeLater<FrameResult> {
   send: string[];
   update?: StateUpdate;
   /** Set when the frame was refused, for the log: the request (if any) and the code. */
@@ -62,8 +62,6 @@ export interface FrameResult {
   close?: { code: number; reason: string };
   /** A CONNECT that resumed a recovered session: `send` holds its answer and the events it missed, framed already. */
   resumed?: boolean;
-  /** More to send once an answer arrives (a relay's ack), after which the connection may already have gone on. */
-  later?: Promise<FrameResult>;
 }
 
 const NOTHING: FrameResult = { send: [] };
@@ -224,7 +222,7 @@ async function accept(
     };
   }
   if (auth.pid !== undefined && app !== null && context.resume) {
-    const resumed = await context.resume(state, { pid: auth.pid, offset: auth.offset, app });
+    const resumed = await context.resume({ pid: auth.pid, offset: auth.offset, app });
     if (resumed?.state.pid) {
       const session = resumed.state;
       return {

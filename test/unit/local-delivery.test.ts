@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { type DeliveryRpc, LocalDelivery } from "../../src/durable/mesh/local-delivery";
+import { LocalDelivery } from "../../src/durable/mesh/local-delivery";
+import type { ObjectRpc } from "../../src/durable/mesh/object-rpc";
+import type { Roster, Rosters } from "../../src/durable/mesh/rosters";
 import type { SessionKeeper } from "../../src/durable/recovery/session-keeper";
+import { Log } from "../../src/durable/runtime/log";
 import type { HeldSockets } from "../../src/durable/sockets/held-sockets";
 import { type ConnectionState, newConnection } from "../../src/signaling/connection-state";
 
@@ -47,23 +50,23 @@ function objectHolding(states: ConnectionState[], kept: string[] = [], moved: Re
     waiting: (id: string) => kept.includes(id),
   } as unknown as SessionKeeper;
   const passedOn: Array<{ home: string; kind: string; to: string[] }> = [];
-  const stub = (home: string): DeliveryRpc => ({
+  const stub = (home: string): Pick<ObjectRpc, "deliver" | "relayBatch"> => ({
     deliver: async (_ref, frames) => {
       passedOn.push({ home, kind: "deliver", to: frames.map((f) => f.to) });
       return [];
     },
-    relay: async (_ref, to) => {
-      passedOn.push({ home, kind: "relay", to: [to] });
-      return true;
+    relayBatch: async (items) => {
+      passedOn.push({ home, kind: "relay", to: items.map((item) => item.to) });
+      return items.map(() => true);
     },
   });
-  const rosters: unknown[] = [];
+  const rosters: Roster[] = [];
   const delivery = new LocalDelivery({
     held,
     keeper,
-    learn: (_ref, roster) => void rosters.push(roster),
-    stub,
-    label: () => "test",
+    rosters: { set: (_ref: unknown, roster: Roster) => void rosters.push(roster) } as unknown as Rosters,
+    stubs: { get: stub },
+    log: new Log(undefined, () => "test"),
   });
   return { delivery, sent, keptFrames, passedOn, rosters, state: (id: string) => byId.get(id) };
 }

@@ -1,10 +1,13 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { log, logLifecycle } from "../../src/durable/runtime/log";
+import { Log } from "../../src/durable/runtime/log";
 import { logFields, logText, MAX_LOG_TEXT } from "../../src/durable/runtime/log-fields";
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
+
+/** The default log, as an object without LOG_LIFECYCLE has it. */
+const log = (what: string, fields: Record<string, unknown>) => new Log(undefined).line(what, fields);
 
 /** What log() printed, one string per call. */
 function printed(run: () => void): string[] {
@@ -92,17 +95,20 @@ describe("log fields from clients (issue #12)", () => {
 });
 
 describe("LOG_LIFECYCLE", () => {
-  afterEach(() => logLifecycle(undefined));
-  const call = () => {
-    log("socket-open", { socket: "a" });
-    log("room-created", { object: "room:demo/lobby" });
-    log("socket-close", { socket: "a", code: 1000, seconds: 12 });
-    log("room-deleted", { object: "room:demo/lobby", seconds: 12 });
-    log("refusal", { socket: "b", code: "ERR_RATE_LIMITED" });
-    log("peer-gone", { socket: "c" });
-    log("socket-close", { socket: "b", code: 1008, unloggedRefusals: 12 });
+  let lines = new Log(undefined);
+  const logLifecycle = (setting: string | undefined) => {
+    lines = new Log(setting);
   };
-  const names = (lines: string[]) => lines.map((line) => JSON.parse(line).log);
+  const call = () => {
+    lines.line("socket-open", { socket: "a" });
+    lines.line("room-created", { object: "room:demo/lobby" });
+    lines.line("socket-close", { socket: "a", code: 1000, seconds: 12 });
+    lines.line("room-deleted", { object: "room:demo/lobby", seconds: 12 });
+    lines.line("refusal", { socket: "b", code: "ERR_RATE_LIMITED" });
+    lines.line("peer-gone", { socket: "c" });
+    lines.line("socket-close", { socket: "b", code: 1008, unloggedRefusals: 12 });
+  };
+  const names = (printedLines: string[]) => printedLines.map((line) => JSON.parse(line).log);
 
   it("by default logs only the ends of sockets and rooms, and nothing while a call is set up", () => {
     logLifecycle(undefined);

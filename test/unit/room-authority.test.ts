@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { AUDIT_INTERVAL_MS, RoomAuthority, type RoomHost } from "../../src/durable/room/room-authority";
+import { Log } from "../../src/durable/runtime/log";
 import type { RoomAction } from "../../src/signaling/room-rules";
 import type { Peer } from "../../src/signaling/room-store";
 import { MemoryRedis } from "../support/memory-redis";
@@ -24,17 +25,16 @@ function fakeHost(gone: Set<string>) {
   const kv = new MemoryRedis();
   const pending: Promise<unknown>[] = [];
   const host: RoomHost = {
-    stub,
+    stubs: { get: stub },
     self: SELF,
     kv: () => kv,
     limits: () => ({ maxMembers: 3, maxPendingRequests: 8 }),
     joinRequestTimeout: () => 120_000,
     upkeepInterval: () => 60_000,
-    deliverHere: async () => [],
-    presentHere: (ids) => ids.filter((id) => !gone.has(id)),
+    here: { deliver: async () => [], present: (ids) => ids.filter((id) => !gone.has(id)) },
     waitUntil: (work) => void pending.push(work),
     wakeBy: async () => {},
-    name: () => "room:demo/lobby",
+    log: new Log(undefined, () => "room:demo/lobby"),
   };
   return { host, calls, settle: () => Promise.all(pending) };
 }

@@ -2,6 +2,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { readSocketConfig } from "../../src/config";
 import { AlarmSchedule } from "../../src/durable/runtime/alarm-schedule";
+import { Log } from "../../src/durable/runtime/log";
 import { HeldSockets } from "../../src/durable/sockets/held-sockets";
 import { acceptSocket } from "../../src/durable/sockets/socket-upgrade";
 
@@ -31,12 +32,17 @@ describe("accepting a socket", () => {
           acceptWebSocket: (ws: WebSocket, tags?: string[]) => state.acceptWebSocket(ws, tags),
           waitUntil: (work: Promise<unknown>) => void waited.push(work),
         },
-        held: new HeldSockets(state, () => {
-          throw new Error("no recoverable sessions in this test");
+        held: new HeldSockets(state, {
+          record: () => {
+            throw new Error("no recoverable sessions in this test");
+          },
+          changed: () => {
+            throw new Error("no recoverable sessions in this test");
+          },
         }),
         alarms: new AlarmSchedule(storage),
         config,
-        label: () => "upgrade-test",
+        log: new Log(undefined, () => "upgrade-test"),
       };
       const before = Date.now();
       const response = acceptSocket(

@@ -2,24 +2,20 @@ import { applyMembership } from "../../signaling/membership";
 import type { RoomRef } from "../../signaling/room-store";
 import type { SessionKeeper } from "../recovery/session-keeper";
 import type { OutgoingFrame } from "../room/outgoing-frames";
+import type { Log } from "../runtime/log";
 import type { HeldSockets } from "../sockets/held-sockets";
-import type { Roster } from "./rosters";
-
-/** The RPC methods of another object that a delivery passes on to, for a session that moved there. */
-export interface DeliveryRpc {
-  deliver(ref: RoomRef, frames: OutgoingFrame[], roster?: Roster): Promise<string[]>;
-  relay(ref: RoomRef, to: string, frame: string): Promise<boolean>;
-}
+import type { ObjectRpc } from "./object-rpc";
+import type { Roster, Rosters } from "./rosters";
 
 /** What the receiving end needs from its object. */
 export interface DeliveryHost {
   held: HeldSockets;
-  keeper: SessionKeeper;
-  /** Records a room's roster, for one-hop relays from sockets held here. */
-  learn(ref: RoomRef, roster: Roster): void;
-  /** Another object, by id. */
-  stub(home: string): DeliveryRpc;
-  label(): string;
+  keeper: Pick<SessionKeeper, "keep" | "keepRelay" | "movedTo" | "waiting">;
+  /** What this object knows of its rooms' members, for one-hop relays from sockets held here. */
+  rosters: Rosters;
+  /** Other objects, by id: where sessions moved to. */
+  stubs: { get(id: string): Pick<ObjectRpc, "deliver" | "relayBatch"> };
+  log: Log;
 }
 
 /**
@@ -38,7 +34,7 @@ export class LocalDelivery {
    */
   async deliver(ref: RoomRef, frames: OutgoingFrame[], roster?: Roster): Promise<string[]> {
     const { held, keeper } = this.host;
-    if (roster) this.host.learn(ref, roster);
+    if (roster) this.host.rosters.set(ref, roster);
     const room = ref.room;
     const missing: string[] = [];
     const elsewhere = new Map<string, OutgoingFrame[]>();
@@ -60,9 +56,9 @@ export class LocalDelivery {
     }
     for (const [home, items] of elsewhere) {
       try {
-        missing.push(...(await this.host.stub(home).deliver(ref, items, roster)));
+        missing.push(...(await this.host.stubs.get(home).deliver(ref, items, roster)));
       } catch (error) {
-        console.error(`[${this.host.label()}] passing on to ${home} failed:`, error);
+        console.error(`[${this.host.log.name()}] passing on to ${home} failed:`, error);
       }
     }
     return missing;
@@ -84,7 +80,9 @@ export class LocalDelivery {
     }
     if (await keeper.keepRelay(ref, to, frame)) return true;
     const movedTo = keeper.movedTo(to);
-    return movedTo ? this.host.stub(movedTo).relay(ref, to, frame) : false;
+    if (!movedTo) return false;
+    const [delivered] = await this.host.stubs.get(movedTo).relayBatch([{ ref, to, frame }]);
+    return delivered === true;
   }
 
   /** Those of `ids` whose sockets are held here, or whose sessions are kept here for their clients. */

@@ -2,62 +2,58 @@ import type { ConnectionState } from "../../signaling/connection-state";
 import { applyMembership } from "../../signaling/membership";
 import type { MembershipChange } from "../../signaling/room-rules";
 import type { RoomRef } from "../../signaling/room-store";
-import { EventLog, type EventLogLimits, type LoggedEvent, newPid, pidHome, withOffset } from "../../socket/recovery";
-import { log } from "../runtime/log";
-import type { SessionStore, StoredSession } from "./session-store";
-
-/** What a reconnect presents to take a session back. */
-export interface Claim {
-  pid: unknown;
-  offset: unknown;
-  app: string;
-}
-
-/** A session handed to the object that a reconnect landed in. */
-export interface HandedSession {
-  state: ConnectionState;
-  next: number;
-  /** The events it missed, framed with their offsets. */
-  missed: string[];
-}
+import { EventLog, type EventLogLimits, newPid, pidHome, withOffset } from "../../socket/recovery";
+import type { ObjectRpc } from "../mesh/object-rpc";
+import type { Log } from "../runtime/log";
+import { type Claim, fromWire, type HandedSession } from "./claims";
+import type { SessionLogs } from "./session-logs";
+import { type SessionStore, type StoredSession, storedSession } from "./session-store";
 
 /** What the keeper needs from its object. */
 export interface KeeperHost {
   /** This object's id. */
   self: string;
   store(): SessionStore;
+  logs: SessionLogs;
   /** How long a dropped session waits for its client (ms). */
   window: number;
   limits: EventLogLimits;
   /** Whether a socket of this object currently holds `socketId`. */
-  connected(socketId: string): boolean;
-  /** Closes the socket holding `socketId` without letting its session go (its client is back elsewhere). */
-  supersede(socketId: string): void;
-  /** The session ended for good: leave its rooms, withdraw its requests. */
-  leave(state: ConnectionState): Promise<void>;
-  /** Tells the session's rooms that its socket now lives in this object. */
-  rehome(state: ConnectionState): Promise<void>;
-  /** RPC: asks object `home` to hand over the session `claim` names. */
-  claimAt(home: string, claim: Claim, newHome: string): Promise<HandedSession | null>;
-  /** RPC: tells the object a session was born at that it ended. */
-  endedAt(home: string, pid: string): Promise<void>;
-  wakeBy(at: number): Promise<void>;
+  isHeld(socketId: string): boolean;
+  /** Other objects, by id: where sessions were born, or moved to. */
+  stubs: { get(id: string): Pick<ObjectRpc, "claimSession" | "sessionEnded"> };
+  alarms: { wakeBy(at: number): Promise<void> };
+  log: Log;
+}
+
+/** A session given up to a reconnect: the socket that held it here, if one still did, is to be closed. */
+export interface HandOver {
+  handed: HandedSession;
+  superseded: string | null;
+}
+
+/** A session resumed here: whether it came from another object (its rooms must learn where it lives now). */
+export interface Resumed extends HandOver {
+  remote: boolean;
 }
 
 /** How long the object a session was born at remembers where it went (a reconnect asks there). */
 const BIRTHPLACE_MEMORY_MS = 24 * 60 * 60 * 1000;
 
 /**
- * An object's recoverable sessions: the event log of each connected one
- * (memory only: the relay path writes no storage), and the dropped ones
- * waiting for their clients (storage, so a restart keeps them). See
- * docs/PROTOCOL.md "Connection state recovery" for what is durable when.
+ * An object's dropped recoverable sessions, waiting in storage for their
+ * clients (so a restart keeps them), and the hand-over of a session to the
+ * reconnect that claims it. See docs/PROTOCOL.md "Connection state recovery"
+ * for what is durable when.
+ *
+ * It never calls back into the jobs above it: a session that ends while
+ * kept (its window passed, it missed too much) is handed to the alarm's
+ * caller to let go of its rooms, and a socket to close is named to the
+ * caller of a hand-over.
  */
 export class SessionKeeper {
-  /** Connected sessions: socket id -> pid and event log. */
-  readonly #live = new Map<string, { pid: string; log: EventLog }>();
-  /** Whether stored sessions were checked against the sockets since this instance started. */
-  #swept = false;
+  /** Sessions that ended while kept, for the alarm to let go of their rooms (it is asked to come at once). */
+  readonly #ended: ConnectionState[] = [];
 
   constructor(private readonly host: KeeperHost) {}
 
@@ -66,61 +62,39 @@ export class SessionKeeper {
     return newPid(this.host.self);
   }
 
-  /** The frame to send a socket: with its offset, and logged, if its session is recoverable. */
-  frame(socketId: string, frame: string): string {
-    const session = this.#live.get(socketId);
-    return session ? session.log.record(frame).frame : frame;
-  }
-
-  /** A connection's state changed; a recoverable session's durable part is stored when it changes. */
-  changed(before: ConnectionState | null, after: ConnectionState): void {
-    if (!after.recovery || !after.pid || !after.connected) return;
-    let session = this.#live.get(after.socketId);
-    if (!session) {
-      session = { pid: after.pid, log: new EventLog(this.host.limits) };
-      this.#live.set(after.socketId, session);
-    } else if (before && !durablyDifferent(before, after)) {
-      return;
-    }
-    this.host.store().save(stored(after, session.log.next, null, null, false));
-  }
-
   /**
    * The socket dropped without a goodbye: keep the session for the window,
    * with the events it was sent last (some may never have arrived).
    */
   async detach(state: ConnectionState, now: number): Promise<boolean> {
-    const session = this.#live.get(state.socketId);
+    const session = this.host.logs.take(state.socketId);
     if (!session || !state.pid) return false;
-    this.#live.delete(state.socketId);
     const expiresAt = now + this.host.window;
     const store = this.host.store();
     store.saveEvents(state.pid, session.log.events);
-    store.save(stored(state, session.log.next, now, expiresAt, false));
-    log("session-kept", { socket: state.socketId, until: expiresAt });
-    await this.host.wakeBy(expiresAt);
+    store.save(storedSession(state, session.log.next, { at: now, until: expiresAt }));
+    this.host.log.line("session-kept", { socket: state.socketId, until: expiresAt });
+    await this.host.alarms.wakeBy(expiresAt);
     return true;
   }
 
   /** The session ended with a goodbye (or could not be kept): forget it. */
   async end(state: ConnectionState): Promise<void> {
-    this.#live.delete(state.socketId);
+    this.host.logs.take(state.socketId);
     if (!state.pid) return;
     this.host.store().delete(state.pid);
-    const born = pidHome(state.pid);
-    if (born && born !== this.host.self) await this.host.endedAt(born, state.pid).catch(() => undefined);
+    await this.#tellBirthplace(state.pid);
   }
 
   /** Whether `socketId` is a session dropped here and still waiting for its client. */
   waiting(socketId: string): boolean {
-    const session = this.host.store().bySocket(socketId);
-    return session !== null && !this.host.connected(socketId);
+    return this.#dropped(socketId) !== null;
   }
 
   /**
    * Keeps an event for a dropped session, applying the membership change it
    * carries. False when there is no such session, or it just passed its
-   * bounds: then it ends, and the room learns it left.
+   * bounds: then it ends, and the next sweep hands it over to leave its rooms.
    */
   async keep(socketId: string, frame: string, room?: string, change?: MembershipChange): Promise<boolean> {
     const session = this.#dropped(socketId);
@@ -139,7 +113,7 @@ export class SessionKeeper {
   /** The session of `socketId`, if it was dropped here and waits for its client. */
   #dropped(socketId: string): StoredSession | null {
     const session = this.host.store().bySocket(socketId);
-    return session && !this.host.connected(socketId) ? session : null;
+    return session && !this.host.isHeld(socketId) ? session : null;
   }
 
   async #keepFor(session: StoredSession, state: ConnectionState, frame: string): Promise<boolean> {
@@ -148,8 +122,8 @@ export class SessionKeeper {
     const missedCount = session.missedCount + 1;
     const missedBytes = session.missedBytes + event.frame.length;
     if (missedCount > this.host.limits.maxEvents || missedBytes > this.host.limits.maxBytes) {
-      log("session-overflowed", { socket: state.socketId, missed: missedCount });
-      await this.#endDropped({ ...session, state });
+      this.host.log.line("session-overflowed", { socket: state.socketId, missed: missedCount });
+      await this.#endKept({ ...session, state });
       return false;
     }
     const store = this.host.store();
@@ -162,35 +136,37 @@ export class SessionKeeper {
    * A reconnect in this object presents a pid: the session, if it may be
    * resumed, and where it was kept (here, or handed over by another object).
    */
-  async resume(claim: Claim): Promise<HandedSession | null> {
+  async resume(claim: Claim): Promise<Resumed | null> {
     const born = pidHome(claim.pid);
     if (born === null) return null;
     const pid = claim.pid as string;
-    let handed: HandedSession | null;
+    let over: HandOver | null;
     let remote = true;
     if (born !== this.host.self) {
-      handed = await this.host.claimAt(born, claim, this.host.self).catch(() => null);
+      over = await this.#claimAt(born, claim);
     } else {
       const moved = this.host.store().movedByPid(pid);
       if (moved) {
         // Born here, kept elsewhere since: it comes home.
-        handed = await this.host.claimAt(moved.movedTo, claim, this.host.self).catch(() => null);
-        if (handed) this.host.store().forgetMoved(pid);
+        over = await this.#claimAt(moved.movedTo, claim);
+        if (over) this.host.store().forgetMoved(pid);
       } else {
-        handed = await this.handOver(claim, null);
+        over = await this.handOver(claim, null);
         remote = false;
       }
     }
-    if (!handed) return null;
-    const state = handed.state;
-    this.#live.set(state.socketId, {
-      pid: state.pid as string,
-      log: new EventLog(this.host.limits, { next: handed.next }),
-    });
-    this.host.store().save(stored(state, handed.next, null, null, false));
-    if (remote) await this.host.rehome(state);
-    log("session-resumed", { socket: state.socketId, missed: handed.missed.length });
-    return handed;
+    if (!over) return null;
+    const { state, next, missed } = over.handed;
+    this.host.logs.resumed(state, next);
+    this.host.log.line("session-resumed", { socket: state.socketId, missed: missed.length });
+    return { ...over, remote };
+  }
+
+  /** Asks object `home` for a session; another object closes its own socket of it, so nothing is left to close here. */
+  async #claimAt(home: string, claim: Claim): Promise<HandOver | null> {
+    // Async, so a pid naming no real object (the stub throws) fails as a rejection.
+    const wire = await (async () => this.host.stubs.get(home).claimSession(claim, this.host.self))().catch(() => null);
+    return wire && { handed: fromWire(wire), superseded: null };
   }
 
   /**
@@ -199,43 +175,49 @@ export class SessionKeeper {
    * A claim that cannot be met ends the session, except a wrong pid or app,
    * which changes nothing.
    */
-  async handOver(claim: Claim, newHome: string | null): Promise<HandedSession | null> {
+  async handOver(claim: Claim, newHome: string | null): Promise<HandOver | null> {
     if (typeof claim.pid !== "string") return null;
     const store = this.host.store();
     const moved = store.movedByPid(claim.pid);
     if (moved) {
       if (newHome === null) return null;
       // It moved on from here: ask where it went, and remember where it goes now.
-      const handed = await this.host.claimAt(moved.movedTo, claim, newHome).catch(() => null);
-      if (handed) store.moved({ ...moved, movedTo: newHome, expiresAt: Date.now() + BIRTHPLACE_MEMORY_MS });
-      return handed;
+      const wire = await (async () => this.host.stubs.get(moved.movedTo).claimSession(claim, newHome))().catch(
+        () => null,
+      );
+      if (wire) store.moved({ ...moved, movedTo: newHome, expiresAt: Date.now() + BIRTHPLACE_MEMORY_MS });
+      return wire && { handed: fromWire(wire), superseded: null };
     }
     await this.sweep(Date.now());
     const session = store.byPid(claim.pid);
     if (!session || session.state.app !== claim.app) return null;
-    const live = this.#live.get(session.state.socketId);
+    const socketId = session.state.socketId;
+    const live = this.host.logs.of(socketId);
     const eventLog =
       live?.log ?? new EventLog(this.host.limits, { next: session.next, events: store.events(session.pid) });
     const missed = session.lossy ? [...eventLog.events] : eventLog.since(claim.offset);
     if (missed === null) {
-      log("session-not-resumed", { socket: session.state.socketId, reason: "events lost" });
-      await this.#endDropped(session);
+      this.host.log.line("session-not-resumed", { socket: socketId, reason: "events lost" });
+      await this.#endKept(session);
       return null;
     }
-    if (this.host.connected(session.state.socketId)) this.host.supersede(session.state.socketId);
-    this.#live.delete(session.state.socketId);
+    const superseded = this.host.isHeld(socketId) ? socketId : null;
+    this.host.logs.take(socketId);
     if (newHome !== null) {
       store.delete(session.pid);
       const born = pidHome(session.pid) === this.host.self;
       store.moved({
         pid: session.pid,
-        socketId: session.state.socketId,
+        socketId,
         movedTo: newHome,
         expiresAt: Date.now() + (born ? BIRTHPLACE_MEMORY_MS : this.host.window),
       });
-      await this.host.wakeBy(Date.now() + this.host.window);
+      await this.host.alarms.wakeBy(Date.now() + this.host.window);
     }
-    return { state: session.state, next: eventLog.next, missed: missed.map((event: LoggedEvent) => event.frame) };
+    return {
+      handed: { state: session.state, next: eventLog.next, missed: missed.map((event) => event.frame) },
+      superseded,
+    };
   }
 
   /** Where the session of `socketId` went, if it moved away from here. */
@@ -259,16 +241,16 @@ export class SessionKeeper {
     const store = this.host.store();
     let next: number | null = null;
     for (const session of store.all()) {
-      if (this.host.connected(session.state.socketId)) continue;
+      if (this.host.isHeld(session.state.socketId)) continue;
       let { expiresAt } = session;
       if (expiresAt === null) {
         expiresAt = now + this.host.window;
         // Offsets jump, so none repeats one the client saw before the restart.
         store.save({ ...session, detachedAt: now, expiresAt, lossy: true, next: session.next + 1_000_000 });
-        log("session-kept", { socket: session.state.socketId, until: expiresAt, restarted: true });
+        this.host.log.line("session-kept", { socket: session.state.socketId, until: expiresAt, restarted: true });
       } else if (expiresAt <= now) {
-        log("session-expired", { socket: session.state.socketId });
-        await this.#endDropped(session);
+        this.host.log.line("session-expired", { socket: session.state.socketId });
+        await this.#endKept(session);
         continue;
       }
       next = next === null ? expiresAt : Math.min(next, expiresAt);
@@ -277,42 +259,29 @@ export class SessionKeeper {
       if (moved.expiresAt <= now) store.forgetMoved(moved.pid);
       else next = next === null ? moved.expiresAt : Math.min(next, moved.expiresAt);
     }
-    this.#swept = true;
     return next;
   }
 
-  /** Whether a fresh instance still has to look at its stored sessions. */
-  get swept(): boolean {
-    return this.#swept;
+  /**
+   * The sessions that ended while kept since the last call: their rooms must
+   * let them go, which the keeper does not reach itself.
+   */
+  takeEnded(): ConnectionState[] {
+    return this.#ended.splice(0);
   }
 
-  async #endDropped(session: StoredSession): Promise<void> {
+  /** A kept session ends: forgotten here and where it was born; its rooms let it go at the next sweep. */
+  async #endKept(session: StoredSession): Promise<void> {
     this.host.store().delete(session.pid);
-    await this.host.leave(session.state);
-    const born = pidHome(session.pid);
-    if (born && born !== this.host.self) await this.host.endedAt(born, session.pid).catch(() => undefined);
+    this.#ended.push(session.state);
+    await this.host.alarms.wakeBy(Date.now());
+    await this.#tellBirthplace(session.pid);
   }
-}
 
-function stored(
-  state: ConnectionState,
-  next: number,
-  detachedAt: number | null,
-  expiresAt: number | null,
-  lossy: boolean,
-): StoredSession {
-  return { pid: state.pid as string, state, next, detachedAt, expiresAt, lossy, missedCount: 0, missedBytes: 0 };
-}
-
-/** Whether two states differ in what a recovered session needs (not pongs, not engine ids). */
-function durablyDifferent(a: ConnectionState, b: ConnectionState): boolean {
-  return (
-    a.socketId !== b.socketId ||
-    a.app !== b.app ||
-    a.authenticated !== b.authenticated ||
-    a.peerinfo !== b.peerinfo ||
-    a.rooms !== b.rooms ||
-    a.requested !== b.requested ||
-    a.pid !== b.pid
-  );
+  /** Tells the object a session was born at, if not this one, that it ended. */
+  async #tellBirthplace(pid: string): Promise<void> {
+    const born = pidHome(pid);
+    if (!born || born === this.host.self) return;
+    await (async () => this.host.stubs.get(born).sessionEnded(pid))().catch(() => undefined);
+  }
 }

@@ -19,11 +19,29 @@ export interface StoredSession {
 }
 
 /** A session that moved to another object: deliveries for its socket go there until it expires. */
-export interface MovedSession {
+interface MovedSession {
   pid: string;
   socketId: string;
   movedTo: string;
   expiresAt: number;
+}
+
+/** A session as stored while connected (`next`: the offset its next event gets), or as it dropped. */
+export function storedSession(
+  state: ConnectionState,
+  next: number,
+  dropped: { at: number; until: number } | null = null,
+): StoredSession {
+  return {
+    pid: state.pid as string,
+    state,
+    next,
+    detachedAt: dropped?.at ?? null,
+    expiresAt: dropped?.until ?? null,
+    lossy: false,
+    missedCount: 0,
+    missedBytes: 0,
+  };
 }
 
 /**
@@ -125,11 +143,6 @@ export class SessionStore {
 
   forgetMoved(pid: string): void {
     if (this.#exists()) this.sql.exec("DELETE FROM recovery_moved WHERE pid = ?", pid);
-  }
-
-  /** Storage was wiped (`deleteAll`). */
-  wiped(): void {
-    this.#tables = false;
   }
 
   /** The sessions that match `where` (a WHERE clause, or ""). */

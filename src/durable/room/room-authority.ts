@@ -1,5 +1,4 @@
 import type { KvStore } from "../../signaling/kv-store";
-import type { RoomReply } from "../../signaling/room-requests";
 import {
   applyRoomAction,
   type Delivery,
@@ -9,47 +8,33 @@ import {
   roomPeers,
 } from "../../signaling/room-rules";
 import { type Peer, type RoomRef, RoomStore } from "../../signaling/room-store";
+import type { LocalDelivery } from "../mesh/local-delivery";
+import type { ObjectRpc } from "../mesh/object-rpc";
 import type { Roster } from "../mesh/rosters";
 import { KeyedQueue } from "../runtime/keyed-queue";
-import { log } from "../runtime/log";
+import type { Log } from "../runtime/log";
+import type { AuthorityReply } from "./authority-reply";
 import { byHome, type OutgoingFrame } from "./outgoing-frames";
-
-/**
- * What a requester's object gets back: the requester's answer, and, when the
- * room's members changed or the request was a relay, the members as they are
- * now, so that object can relay straight to their objects (src/durable/mesh/rosters.ts).
- */
-export interface AuthorityReply extends RoomReply {
-  roster?: Roster;
-}
-
-/** The RPC methods of the other objects a room delivers to and audits. */
-export interface MemberObjectRpc {
-  deliver(ref: RoomRef, frames: OutgoingFrame[], roster?: Roster): Promise<string[]>;
-  present(ids: string[]): Promise<string[]>;
-}
 
 /** What the room needs from the object it lives in. */
 export interface RoomHost {
-  /** Another object, by id (its stub is kept: src/durable/mesh/object-stubs.ts). */
-  stub(home: string): MemberObjectRpc;
   /** This object's id: deliveries to it need no RPC. */
   self: string;
+  /** Other objects, by id: those holding its members' sockets. */
+  stubs: { get(id: string): Pick<ObjectRpc, "deliver" | "present"> };
+  /** The receiving end in this object, for members whose sockets are held here. */
+  here: Pick<LocalDelivery, "deliver" | "present">;
   kv(): KvStore;
   limits(): RoomLimits;
   /** How long a join request waits for the owner (ms). */
   joinRequestTimeout(): number;
   /** How often a room checks that its peers' sockets still exist (ms): the ping interval. */
   upkeepInterval(): number;
-  /** Sends frames to sockets held by this object, learning the room's roster if given; returns the ids no longer here. */
-  deliverHere(ref: RoomRef, frames: OutgoingFrame[], roster?: Roster): Promise<string[]>;
-  /** Ids among `ids` whose sockets this object holds. */
-  presentHere(ids: string[]): string[];
   /** Keeps the object alive until `work` settles. */
   waitUntil(work: Promise<unknown>): void;
-  /** Asks for an alarm no later than `at` (ms). */
+  /** Asks for an alarm no later than `at` (ms), not holding back the answer being sent. */
   wakeBy(at: number): Promise<void>;
-  name(): string;
+  log: Log;
 }
 
 // The room this object is the authority for, recorded when it is created.
@@ -84,7 +69,7 @@ export class RoomAuthority {
     if (action.kind === "create" && result.outcome.ok) {
       // With when it began, which the room's deletion logs.
       this.host.kv().hset(REF_KEY, REF_FIELD, JSON.stringify({ app: ref.app, room: ref.room, createdAt: now }));
-      log("room-created", { object: this.host.name(), app: ref.app });
+      this.host.log.line("room-created", { object: this.host.log.name(), app: ref.app });
       // A room, even one whose sockets all live elsewhere, has upkeep to do.
       this.host.waitUntil(this.host.wakeBy(now + this.host.upkeepInterval()));
     }
@@ -165,9 +150,10 @@ export class RoomAuthority {
       Array.from(byObject, async ([home, ids]) => {
         let present: string[];
         try {
-          present = home === this.host.self ? this.host.presentHere(ids) : await this.host.stub(home).present(ids);
+          present =
+            home === this.host.self ? this.host.here.present(ids) : await this.host.stubs.get(home).present(ids);
         } catch (error) {
-          console.error(`[${this.host.name()}] presence check of ${home} failed:`, error);
+          console.error(`[${this.host.log.name()}] presence check of ${home} failed:`, error);
           return; // unknown is not gone
         }
         const here = new Set(present);
@@ -195,7 +181,7 @@ export class RoomAuthority {
   /** Peers whose sockets are gone leave the room, as if they had disconnected. */
   peersGone(ref: RoomRef, ids: string[]): void {
     for (const id of ids) {
-      log("peer-gone", { object: this.host.name(), socket: id });
+      this.host.log.line("peer-gone", { object: this.host.log.name(), socket: id });
       const result = applyRoomAction(
         { kv: this.host.kv(), ref, now: Date.now(), limits: this.host.limits() },
         { id, home: "", peerinfo: null },
@@ -210,9 +196,9 @@ export class RoomAuthority {
   forget(): void {
     const held = this.#held();
     if (!held || this.host.kv().hdel(REF_KEY, REF_FIELD) === 0) return;
-    const fields: Record<string, unknown> = { object: this.host.name(), app: held.app };
+    const fields: Record<string, unknown> = { object: this.host.log.name(), app: held.app };
     if (held.createdAt !== undefined) fields.seconds = Math.round((Date.now() - held.createdAt) / 1000);
-    log("room-deleted", fields);
+    this.host.log.line("room-deleted", fields);
   }
 
   /**
@@ -240,12 +226,12 @@ export class RoomAuthority {
       .run(home, async () => {
         if (after) await after;
         return home === this.host.self
-          ? this.host.deliverHere(ref, frames, roster)
-          : this.host.stub(home).deliver(ref, frames, roster);
+          ? this.host.here.deliver(ref, frames, roster)
+          : this.host.stubs.get(home).deliver(ref, frames, roster);
       })
       .then(
         (missing) => this.peersGone(ref, missing),
-        (error) => console.error(`[${this.host.name()}] delivery to ${home} failed:`, error),
+        (error) => console.error(`[${this.host.log.name()}] delivery to ${home} failed:`, error),
       );
     this.host.waitUntil(done);
     return done;
@@ -263,13 +249,28 @@ export class RoomAuthority {
   }
 }
 
-/** Requests that change who is in the room, when they succeed. */
+/**
+ * Whether a request changes who is in the room when it succeeds (then every
+ * member's object gets the new roster). Exhaustive: a new kind of request
+ * fails to compile here until it says.
+ */
 function changesMembers(action: RoomAction): boolean {
-  return (
-    action.kind === "create" ||
-    action.kind === "leave" ||
-    action.kind === "drop" ||
-    action.kind === "rehome" ||
-    (action.kind === "join-answer" && action.accept)
-  );
+  switch (action.kind) {
+    case "create":
+    case "leave":
+    case "drop":
+    case "rehome":
+      return true;
+    case "join-answer":
+      return action.accept;
+    case "join-request":
+    case "relay":
+      return false;
+    default:
+      return unreachable(action);
+  }
+}
+
+function unreachable(action: never): never {
+  throw new Error(`unknown room action ${JSON.stringify(action)}`);
 }

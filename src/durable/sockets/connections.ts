@@ -3,7 +3,7 @@ import type { ConnectionState } from "../../signaling/connection-state";
 import type { StateUpdate } from "../../signaling/event-result";
 
 /** What the runtime allows in one WebSocket attachment. */
-export const ATTACHMENT_LIMIT_BYTES = 16_384;
+const ATTACHMENT_LIMIT_BYTES = 16_384;
 
 /**
  * The state as stored in the attachment: `peerinfo` as the UTF-8 bytes of
@@ -68,7 +68,7 @@ export class Connections {
  * under {@link ATTACHMENT_LIMIT_BYTES}: peerinfo at most 8 KiB, rooms and
  * requests at most 16 names of 128 characters (4 KiB), ids ~100 bytes.
  */
-export function attachmentBytes(stored: StoredState): number {
+function attachmentBytes(stored: StoredState): number {
   let strings = stored.engineId.length + stored.socketId.length + (stored.app?.length ?? 0);
   for (const room of stored.rooms) strings += room.length;
   for (const room of stored.requested) strings += room.length;

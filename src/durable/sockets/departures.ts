@@ -1,10 +1,10 @@
 import type { VerifiedSessions } from "../../auth/verified-sessions";
 import type { ConnectionState } from "../../signaling/connection-state";
+import type { RoomGateway } from "../../signaling/room-requests";
 import type { Peer } from "../../signaling/room-store";
 import { CLOSE_MESSAGE_TOO_BIG, CLOSE_NORMAL, CLOSE_POLICY_VIOLATION } from "../../socket/connection";
-import type { RoomsGateway } from "../mesh/rooms-gateway";
 import type { SessionKeeper } from "../recovery/session-keeper";
-import { log } from "../runtime/log";
+import type { Log } from "../runtime/log";
 import type { FloodGuard } from "./flood-guard";
 import type { HeldSockets } from "./held-sockets";
 import { closeQuietly } from "./quiet-socket";
@@ -19,13 +19,13 @@ const ENDS_SESSION = new Set([CLOSE_NORMAL, CLOSE_POLICY_VIOLATION, CLOSE_MESSAG
 /** What departures need from the object they happen in. */
 export interface DepartureHost {
   /** This object's id: the `home` of its sockets' peers in their rooms. */
-  home: string;
+  self: string;
   held: HeldSockets;
-  keeper: SessionKeeper;
-  gateway: RoomsGateway;
-  guard: FloodGuard;
-  sessions: VerifiedSessions;
-  label(): string;
+  keeper: Pick<SessionKeeper, "detach" | "end">;
+  gateway: Pick<RoomGateway, "request">;
+  guard: Pick<FloodGuard, "forget">;
+  sessions: Pick<VerifiedSessions, "forget">;
+  log: Log;
 }
 
 /**
@@ -45,8 +45,8 @@ export class Departures {
   async drop(ws: WebSocket, tag: string, code: number, reason: string): Promise<void> {
     const { held } = this.host;
     if (held.closedHere(tag)) return;
-    held.closing(tag);
-    await this.let(ws, tag, code, reason);
+    held.closeHere(tag);
+    await this.release(ws, tag, code, reason);
     closeQuietly(ws, code, reason);
   }
 
@@ -56,7 +56,7 @@ export class Departures {
    * oversized frame ends it too) is kept for its client; any other leaves
    * its rooms now.
    */
-  async let(ws: WebSocket, tag: string, code: number, reason: string): Promise<void> {
+  async release(ws: WebSocket, tag: string, code: number, reason: string): Promise<void> {
     const { held, keeper } = this.host;
     const state = held.state(ws, tag);
     this.#closed(tag, state, code, reason);
@@ -77,7 +77,7 @@ export class Departures {
     const ws = held.byId(socketId);
     const tag = ws ? held.tagOf(ws) : undefined;
     if (!ws || !tag) return;
-    held.closing(tag);
+    held.closeHere(tag);
     held.forgetState(tag);
     held.forgetPeer(socketId);
     closeQuietly(ws, CLOSE_NORMAL, "session resumed on a new connection");
@@ -91,7 +91,7 @@ export class Departures {
     try {
       this.host.held.update(ws, tag, (current) => ({ ...current, rooms: [], requested: [] }));
     } catch (error) {
-      console.error(`[${this.host.label()}] socket ${state.socketId}: clearing its rooms failed:`, error);
+      console.error(`[${this.host.log.name()}] socket ${state.socketId}: clearing its rooms failed:`, error);
     }
   }
 
@@ -103,7 +103,7 @@ export class Departures {
         await this.host.gateway.request({ app: state.app, room }, this.#actor(state), { kind: "drop" });
       } catch (error) {
         // The room's audit lets the peer go later.
-        console.error(`[${this.host.label()}] leaving a room failed:`, error);
+        console.error(`[${this.host.log.name()}] leaving a room failed:`, error);
       }
     }
   }
@@ -114,12 +114,12 @@ export class Departures {
     for (const room of new Set([...state.rooms, ...state.requested])) {
       const reply = await this.host.gateway.request({ app: state.app, room }, this.#actor(state), { kind: "rehome" });
       if (!reply.outcome.ok)
-        console.warn(`[${this.host.label()}] rehoming in a room failed: ${reply.outcome.error.code}`);
+        console.warn(`[${this.host.log.name()}] rehoming in a room failed: ${reply.outcome.error.code}`);
     }
   }
 
   #actor(state: ConnectionState): Peer {
-    return { id: state.socketId, home: this.host.home, peerinfo: state.peerinfo };
+    return { id: state.socketId, home: this.host.self, peerinfo: state.peerinfo };
   }
 
   /** Forgets what memory held for the socket, and logs its close: once per socket. */
@@ -128,9 +128,9 @@ export class Departures {
     const socket = state?.socketId ?? tag;
     this.host.sessions.forget(socket);
     this.host.held.forgetPeer(socket);
-    const fields: Record<string, unknown> = { object: this.host.label(), socket, code, reason };
+    const fields: Record<string, unknown> = { object: this.host.log.name(), socket, code, reason };
     if (state) fields.seconds = Math.round((Date.now() - state.openedAt) / 1000);
     if (unlogged > 0) fields.unloggedRefusals = unlogged;
-    log("socket-close", fields);
+    this.host.log.line("socket-close", fields);
   }
 }

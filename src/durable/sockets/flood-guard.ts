@@ -8,7 +8,7 @@ import { type RateLimit, REFUSAL_WINDOW_MS, TokenBucket } from "../../socket/rat
 const LOGGED_REFUSALS = 5;
 
 /** What the guard decided about one frame. */
-export type Admission =
+type Admission =
   /** Handle it. */
   | { kind: "admit" }
   /** Refused: send this answer (its failed ack, or a signaling-error). */

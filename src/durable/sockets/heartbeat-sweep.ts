@@ -17,7 +17,7 @@ export interface SweepHost {
   drop(ws: WebSocket, tag: string, code: number, reason: string): Promise<void>;
 }
 
-export interface SweepTimes {
+interface SweepTimes {
   pingInterval: number;
   pingTimeout: number;
   authTimeout: number;

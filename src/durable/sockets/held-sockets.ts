@@ -1,14 +1,8 @@
 import type { ConnectionState } from "../../signaling/connection-state";
 import type { StateUpdate } from "../../signaling/event-result";
+import type { SessionLogs } from "../recovery/session-logs";
 import { Connections } from "./connections";
 import { sendQuietly } from "./quiet-socket";
-
-/** How a recoverable session records what it is sent and how it changes (src/durable/recovery/session-keeper.ts). */
-export interface SessionHooks {
-  /** The frame to send: with its offset, and logged, if the socket's session is recoverable. */
-  frame(socketId: string, frame: string): string;
-  changed(before: ConnectionState | null, after: ConnectionState): void;
-}
 
 /**
  * The WebSockets an object holds, as the runtime gives them to this
@@ -36,7 +30,8 @@ export class HeldSockets {
 
   constructor(
     private readonly ctx: Pick<DurableObjectState, "getWebSockets" | "getTags">,
-    private readonly sessions: () => SessionHooks,
+    /** How a recoverable session records what it is sent and how it changes. */
+    private readonly sessions: Pick<SessionLogs, "record" | "changed">,
   ) {}
 
   /** Every WebSocket this object holds, open or closing. */
@@ -65,6 +60,11 @@ export class HeldSockets {
     return ws;
   }
 
+  /** Whether a socket of this object holds peer `socketId`. */
+  isHeld(socketId: string): boolean {
+    return this.byId(socketId) !== undefined;
+  }
+
   /** The open socket of peer `socketId` with its tag and state, unless this object already closed it. */
   live(socketId: string): { ws: WebSocket; tag: string; state: ConnectionState | null } | null {
     const ws = this.byId(socketId);
@@ -87,13 +87,13 @@ export class HeldSockets {
   update(ws: WebSocket, tag: string, change: StateUpdate): ConnectionState | null {
     const before = this.#connections.read(ws, tag);
     const after = this.#connections.update(ws, tag, change);
-    if (after?.recovery) this.sessions().changed(before, after);
+    if (after?.recovery) this.sessions.changed(before, after);
     return after;
   }
 
   /** Sends a frame to a socket: an event to a recoverable session gets its offset and is logged. */
   send(ws: WebSocket, state: ConnectionState, frame: string): boolean {
-    return sendQuietly(ws, state.recovery ? this.sessions().frame(state.socketId, frame) : frame);
+    return sendQuietly(ws, state.recovery ? this.sessions.record(state.socketId, frame) : frame);
   }
 
   /** A recovered session's id is held by the socket tagged `tag`. */
@@ -106,13 +106,13 @@ export class HeldSockets {
     return this.#closedHere.has(tag);
   }
 
-  /** This object is closing the socket tagged `tag`: its close event will be news to no one. */
-  closing(tag: string): void {
+  /** This object closes the socket tagged `tag` itself: its close event will be news to no one. */
+  closeHere(tag: string): void {
     this.#closedHere.add(tag);
   }
 
   /** The runtime reported the close of a socket: true if this object had closed it itself (and forgets that). */
-  closeReported(tag: string): boolean {
+  takeClosedHere(tag: string): boolean {
     return this.#closedHere.delete(tag);
   }
 

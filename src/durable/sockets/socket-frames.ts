@@ -1,6 +1,7 @@
 import { signSessionToken, verifyAppToken, verifySessionToken } from "../../auth/tokens";
 import type { VerifiedSessions } from "../../auth/verified-sessions";
 import type { SocketConfig } from "../../config";
+import type { RoomGateway } from "../../signaling/room-requests";
 import { routeEvent, type SignalingServices } from "../../signaling/router";
 import {
   CLOSE_INTERNAL_ERROR,
@@ -9,9 +10,9 @@ import {
   type FrameResult,
   handleFrame,
 } from "../../socket/connection";
-import type { RoomsGateway } from "../mesh/rooms-gateway";
 import type { SessionKeeper } from "../recovery/session-keeper";
-import { log } from "../runtime/log";
+import type { KeyedQueue } from "../runtime/keyed-queue";
+import type { Log } from "../runtime/log";
 import type { Departures } from "./departures";
 import type { FloodGuard } from "./flood-guard";
 import type { HeldSockets } from "./held-sockets";
@@ -20,19 +21,19 @@ import { closeQuietly, sendQuietly } from "./quiet-socket";
 /** What frame handling needs from its object. */
 export interface FramesHost {
   /** This object's id: the `home` of its sockets' peers in their rooms. */
-  home: string;
+  self: string;
   held: HeldSockets;
   guard: FloodGuard;
-  keeper: SessionKeeper;
+  keeper: Pick<SessionKeeper, "newPid" | "resume" | "end">;
   departures: Departures;
-  gateway: RoomsGateway;
+  gateway: RoomGateway;
   sessions: VerifiedSessions;
   config(): SocketConfig;
   /** The secret tokens are signed with (read when first needed). */
   tokenSecret(): string;
   /** Runs `task` after the socket's earlier frames: one socket's frames are handled in order. */
-  serially<T>(tag: string, task: () => Promise<T>): Promise<T>;
-  label(): string;
+  queues: Pick<KeyedQueue, "run">;
+  log: Log;
 }
 
 /**
@@ -52,7 +53,7 @@ export class SocketFrames {
     const tag = this.host.held.tagOf(ws);
     if (!tag) return closeQuietly(ws, CLOSE_INTERNAL_ERROR, "connection state lost");
     if (this.host.held.closedHere(tag) || !this.#withinRateLimit(ws, tag, message)) return;
-    await this.host.serially(tag, () => this.#handle(ws, tag, message));
+    await this.host.queues.run(tag, () => this.#handle(ws, tag, message));
   }
 
   async #handle(ws: WebSocket, tag: string, message: string | ArrayBuffer): Promise<void> {
@@ -80,7 +81,7 @@ export class SocketFrames {
     } catch (error) {
       // Only a bug or a misconfiguration gets here; the peer's socket is
       // closed, every other socket of this object carries on.
-      console.error(`[${this.host.label()}] socket ${state.socketId}:`, error);
+      console.error(`[${this.host.log.name()}] socket ${state.socketId}:`, error);
       await this.host.departures.drop(ws, tag, CLOSE_INTERNAL_ERROR, "internal error");
     }
   }
@@ -95,13 +96,13 @@ export class SocketFrames {
       if (result.refused) this.#logRefusal(tag, state.socketId, result.refused);
     } catch (error) {
       // A bug: this answer is lost; the socket and its object carry on. Caught here, since nothing awaits this.
-      console.error(`[${this.host.label()}] a later answer failed:`, error);
+      console.error(`[${this.host.log.name()}] a later answer failed:`, error);
     }
   }
 
   #logRefusal(tag: string, socketId: string, refused: { event?: string; code: string }): void {
     if (this.host.guard.mayLog(tag, Date.now())) {
-      log("refusal", { object: this.host.label(), socket: socketId, ...refused });
+      this.host.log.line("refusal", { object: this.host.log.name(), socket: socketId, ...refused });
     }
   }
 
@@ -115,14 +116,14 @@ export class SocketFrames {
       if (state) held.send(ws, state, verdict.answer);
     } else if (verdict.kind === "close") {
       const socket = held.state(ws, tag)?.socketId ?? tag;
-      log("refusal", {
-        object: this.host.label(),
+      this.host.log.line("refusal", {
+        object: this.host.log.name(),
         socket,
         code: "ERR_RATE_LIMITED",
         action: "closed",
         refused: verdict.refused,
       });
-      void this.host.serially(tag, () =>
+      void this.host.queues.run(tag, () =>
         this.host.departures.drop(ws, tag, CLOSE_POLICY_VIOLATION, "rate limit exceeded"),
       );
     }
@@ -148,9 +149,15 @@ export class SocketFrames {
         if (state.recovery) await keeper.end(state);
       },
       newPid: () => keeper.newPid(),
-      resume: async (_state, claim) => {
-        const handed = await keeper.resume(claim);
-        return handed ? { state: handed.state, missed: handed.missed } : null;
+      resume: async (claim) => {
+        const resumed = await keeper.resume(claim);
+        if (!resumed) return null;
+        const { state, missed } = resumed.handed;
+        // Its old socket here is closed without letting the session go; another object closes its own.
+        if (resumed.superseded) departures.supersede(resumed.superseded);
+        // Its rooms send its events here from now on.
+        if (resumed.remote) await departures.rehome(state);
+        return { state, missed };
       },
     };
   }
@@ -163,7 +170,7 @@ export class SocketFrames {
       maxPeerinfoBytes: config.maxPeerinfoBytes,
       maxPayloadBytes: config.maxPayloadBytes,
       maxRoomsPerSocket: config.maxRoomsPerSocket,
-      home: this.host.home,
+      home: this.host.self,
       rooms: this.host.gateway,
       newRoomName: () => crypto.randomUUID(),
       verifyAppToken: (token) => verifyAppToken(secret(), token),

@@ -5,7 +5,7 @@ import { randomId } from "../../socket/ids";
 import { placementFromQuery } from "../../socket/placement";
 import { wantsRecovery } from "../../socket/recovery";
 import type { AlarmSchedule } from "../runtime/alarm-schedule";
-import { log } from "../runtime/log";
+import type { Log } from "../runtime/log";
 import type { HeldSockets } from "./held-sockets";
 
 /** What accepting a socket needs from its object. */
@@ -14,7 +14,7 @@ export interface UpgradeHost {
   held: HeldSockets;
   alarms: AlarmSchedule;
   config: SocketConfig;
-  label(): string;
+  log: Log;
 }
 
 /**
@@ -29,7 +29,7 @@ export function acceptSocket(request: Request, host: UpgradeHost): Response {
   const placement = placementFromQuery(url);
   if (!placement.ok) return Response.json(placement.error, { status: 400 });
   if (held.all().length >= config.maxSocketsPerObject) {
-    log("socket-refused", { object: host.label(), reason: "ERR_TOO_MANY_SOCKETS" });
+    host.log.line("socket-refused", { object: host.log.name(), reason: "ERR_TOO_MANY_SOCKETS" });
     return Response.json(
       {
         code: 4,
@@ -62,14 +62,18 @@ export function acceptSocket(request: Request, host: UpgradeHost): Response {
       maxPayload: config.maxFrameBytes,
     }),
   );
-  log("socket-open", { object: host.label(), socket: state.socketId, placement: placement.placement.kind });
+  host.log.line("socket-open", {
+    object: host.log.name(),
+    socket: state.socketId,
+    placement: placement.placement.kind,
+  });
   // The alarm closes the socket if it has not authenticated by then. It is set
   // after the 101 has left, and nothing is gated on it (a write that fails
   // resets the object, as any storage failure does).
   host.ctx.waitUntil(
     host.alarms
       .wakeByInBackground(Math.min(now + config.pingInterval, now + config.authTimeout))
-      .catch((error) => console.error(`[${host.label()}] setting the alarm failed:`, error)),
+      .catch((error) => console.error(`[${host.log.name()}] setting the alarm failed:`, error)),
   );
   return new Response(null, { status: 101, webSocket: client });
 }

@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { type RelayItem, RoomsGateway } from "../../src/durable/mesh/rooms-gateway";
+import { MeshGateway } from "../../src/durable/mesh/mesh-gateway";
+import type { ObjectRpc, RelayItem } from "../../src/durable/mesh/object-rpc";
+import { Rosters } from "../../src/durable/mesh/rosters";
+import { Log } from "../../src/durable/runtime/log";
+import type { ConnectionState } from "../../src/signaling/connection-state";
 import type { RoomAction } from "../../src/signaling/room-rules";
 import type { Peer } from "../../src/signaling/room-store";
 
@@ -15,30 +19,35 @@ function gatewayToThere(answered: () => Promise<void> = async () => {}) {
   const batches: RelayItem[][] = [];
   /** Every RPC, in the order made: "relayBatch" or the room action's kind. */
   const calls: string[] = [];
-  const gateway = new RoomsGateway({
-    self: "here",
-    isSelf: () => false,
-    idFromName: (name) => name as unknown as DurableObjectId,
-    stub: () => ({
-      roomAction: async (_ref, _actor, action) => {
-        calls.push(action.kind);
-        return { outcome: { ok: true, data: {} }, reply: [] };
-      },
-      relayBatch: async (items) => {
-        calls.push("relayBatch");
-        batches.push(items);
-        await answered();
-        return items.map(() => true);
-      },
-    }),
-    actHere: async () => {
-      throw new Error("not the room's object");
+  const there: Pick<ObjectRpc, "roomAction" | "relayBatch"> = {
+    roomAction: async (_ref, _actor, action) => {
+      calls.push(action.kind);
+      return { outcome: { ok: true, data: {} }, reply: [] };
     },
-    memberHere: () => true,
-    relayHere: async () => false,
-    name: () => "here",
+    relayBatch: async (items) => {
+      calls.push("relayBatch");
+      batches.push(items);
+      await answered();
+      return items.map(() => true);
+    },
+  };
+  const rosters = new Rosters();
+  const gateway = new MeshGateway({
+    self: "here",
+    selfId: { equals: () => false } as unknown as DurableObjectId,
+    rooms: { idFromName: () => ({ equals: () => false }) as unknown as DurableObjectId, get: () => there },
+    stubs: { get: () => there },
+    room: {
+      act: async () => {
+        throw new Error("not the room's object");
+      },
+    },
+    held: { live: () => ({ ws: {} as WebSocket, tag: "alice", state: { rooms: [ref.room] } as ConnectionState }) },
+    here: { relay: async () => false },
+    rosters,
+    log: new Log(undefined, () => "here"),
   });
-  gateway.learn(ref, [
+  rosters.set(ref, [
     ["alice", "here"],
     ["bob", "there"],
   ]);

@@ -5,39 +5,31 @@ import type { RoomGateway } from "../../signaling/room-requests";
 import { type RoomAction, relayedEvent } from "../../signaling/room-rules";
 import type { Peer, RoomRef } from "../../signaling/room-store";
 import { roomObjectName } from "../../socket/placement";
-import type { AuthorityReply } from "../room/room-authority";
-import { Rosters } from "./rosters";
-
-/** The RPC methods of another object that the gateway calls. */
-export interface RoomObjectRpc {
-  roomAction(ref: RoomRef, actor: Peer, action: RoomAction): Promise<AuthorityReply>;
-  relayBatch(items: RelayItem[]): Promise<boolean[]>;
-}
-
-/** One relay on its way to the object holding its receiver's socket: the frame is encoded already. */
-export interface RelayItem {
-  ref: RoomRef;
-  to: string;
-  frame: string;
-}
+import type { AuthorityReply } from "../room/authority-reply";
+import type { RoomAuthority } from "../room/room-authority";
+import type { Log } from "../runtime/log";
+import type { HeldSockets } from "../sockets/held-sockets";
+import type { LocalDelivery } from "./local-delivery";
+import type { ObjectRpc, RelayItem } from "./object-rpc";
+import type { Rosters } from "./rosters";
 
 /** What the gateway needs from the object it serves. */
 export interface GatewayHost {
-  /** This object's id. */
+  /** This object's id, and the same as a `DurableObjectId`. */
   self: string;
-  /** Whether a room's object is this one (then its authority is reached without RPC). */
-  isSelf(id: DurableObjectId): boolean;
-  /** The id of a room's object, by name. */
-  idFromName(name: string): DurableObjectId;
-  /** Another object's RPC methods, by id (a room's `DurableObjectId`, or an id string from a roster). */
-  stub(id: DurableObjectId | string): RoomObjectRpc;
-  /** Runs a request in the room this object is the authority for. */
-  actHere(ref: RoomRef, actor: Peer, action: RoomAction): Promise<AuthorityReply>;
-  /** Whether the socket of `socketId`, held here, is a member of `ref` as this object knows it. */
-  memberHere(socketId: string, ref: RoomRef): boolean;
+  selfId: DurableObjectId;
+  /** The room objects' namespace: a room's object by its name. */
+  rooms: { idFromName(name: string): DurableObjectId; get(id: DurableObjectId): Pick<ObjectRpc, "roomAction"> };
+  /** Other objects, by id string (from a roster). */
+  stubs: { get(id: string): Pick<ObjectRpc, "relayBatch"> };
+  /** The room this object is the authority for (reached without RPC). */
+  room: Pick<RoomAuthority, "act">;
+  /** The sockets held here: whether a sender is a member of a room, as this object knows it. */
+  held: Pick<HeldSockets, "live">;
   /** The receiving end of a relay, for a receiver held (or kept, or passed on) here. */
-  relayHere(ref: RoomRef, to: string, frame: string): Promise<boolean>;
-  name(): string;
+  here: Pick<LocalDelivery, "relay">;
+  rosters: Rosters;
+  log: Log;
 }
 
 /** Relays waiting for the RPC to their receiver's object; `sending` while one is on its way or due. */
@@ -59,8 +51,7 @@ interface RelayQueue {
  * membership, the receiver's object the receiver's, so a relay is delivered
  * only if both ends were members when their objects handled it.
  */
-export class RoomsGateway implements RoomGateway {
-  readonly #rosters = new Rosters();
+export class MeshGateway implements RoomGateway {
   /** Room object ids by name: hashing a name is not free, and every request to a room needs it. */
   readonly #roomIds = new Map<string, DurableObjectId>();
   readonly #relayQueues = new Map<string, RelayQueue>();
@@ -82,26 +73,21 @@ export class RoomsGateway implements RoomGateway {
     return this.#askRoom(ref, actor, action);
   }
 
-  /** A room sent its roster with events for sockets held here. */
-  learn(ref: RoomRef, roster: Parameters<Rosters["set"]>[1]): void {
-    this.#rosters.set(ref, roster);
-  }
-
   /** Runs a request in the room's object, learning the room's roster from its answer. */
   async #askRoom(ref: RoomRef, actor: Peer, action: RoomAction): Promise<AuthorityReply> {
     const reply = await this.#askRoomOnce(ref, actor, action);
-    if (reply.roster) this.#rosters.set(ref, reply.roster);
-    else if (reply.membership === "left") this.#rosters.forget(ref);
+    if (reply.roster) this.host.rosters.set(ref, reply.roster);
+    else if (reply.membership === "left") this.host.rosters.forget(ref);
     return reply;
   }
 
   async #askRoomOnce(ref: RoomRef, actor: Peer, action: RoomAction): Promise<AuthorityReply> {
     const id = this.#roomIdOf(ref);
-    if (this.host.isSelf(id)) return await this.host.actHere(ref, actor, action);
+    if (id.equals(this.host.selfId)) return await this.host.room.act(ref, actor, action, Date.now());
     try {
-      return await this.host.stub(id).roomAction(ref, actor, action);
+      return await this.host.rooms.get(id).roomAction(ref, actor, action);
     } catch (error) {
-      console.error(`[${this.host.name()}] room unreachable:`, error);
+      console.error(`[${this.host.log.name()}] room unreachable:`, error);
       const error_ = refusal("ERR_ROOM_UNAVAILABLE");
       return { outcome: failure(error_), reply: [["signaling-error", { ...error_, room: ref.room }]] };
     }
@@ -117,12 +103,12 @@ export class RoomsGateway implements RoomGateway {
     action: Extract<RoomAction, { kind: "relay" }>,
   ): Promise<AuthorityReply | null> {
     if (action.to === actor.id) return null;
-    const home = this.#rosters.homeOf(ref, action.to);
-    if (home === undefined || !this.host.memberHere(actor.id, ref)) return null;
+    const home = this.host.rosters.homeOf(ref, action.to);
+    if (home === undefined || !this.#memberHere(actor.id, ref)) return null;
     const data = relayedEvent(ref.room, actor, action.what, action.body, action.payload);
     const frame = encodeEngineMessage(encodeEvent(action.what, data));
     const relayed: AuthorityReply = { outcome: success({ room: ref.room, to: action.to }), reply: [] };
-    if (home === this.host.self) return (await this.host.relayHere(ref, action.to, frame)) ? relayed : null;
+    if (home === this.host.self) return (await this.host.here.relay(ref, action.to, frame)) ? relayed : null;
     // To another object: answered when it says it delivered (or refused, and the room decides),
     // while this socket goes on; relays queued meanwhile for that object travel in one RPC.
     const later = this.#relayOut(home, { ref, to: action.to, frame }).then(async (delivered) =>
@@ -177,9 +163,9 @@ export class RoomsGateway implements RoomGateway {
       const items = queue.items.splice(0);
       let delivered: boolean[];
       try {
-        delivered = await this.host.stub(home).relayBatch(items.map(({ ref, to, frame }) => ({ ref, to, frame })));
+        delivered = await this.host.stubs.get(home).relayBatch(items.map(({ ref, to, frame }) => ({ ref, to, frame })));
       } catch (error) {
-        console.error(`[${this.host.name()}] relay to ${home} failed:`, error);
+        console.error(`[${this.host.log.name()}] relay to ${home} failed:`, error);
         delivered = [];
       }
       for (const [i, item] of items.entries()) item.resolve(delivered[i] === true);
@@ -188,11 +174,16 @@ export class RoomsGateway implements RoomGateway {
     if (this.#relayQueues.get(home) === queue) this.#relayQueues.delete(home);
   }
 
+  /** Whether the socket of `socketId`, held here, is a member of `ref` as this object knows it. */
+  #memberHere(socketId: string, ref: RoomRef): boolean {
+    return this.host.held.live(socketId)?.state?.rooms.includes(ref.room) ?? false;
+  }
+
   #roomIdOf(ref: RoomRef): DurableObjectId {
     const name = roomObjectName(ref.app, ref.room);
     let id = this.#roomIds.get(name);
     if (!id) {
-      id = this.host.idFromName(name);
+      id = this.host.rooms.idFromName(name);
       // Bounded: a socket is in at most MAX_ROOMS_PER_SOCKET rooms, and stale names cost little.
       if (this.#roomIds.size > 1_000) this.#roomIds.clear();
       this.#roomIds.set(name, id);

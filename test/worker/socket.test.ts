@@ -1,7 +1,8 @@
-import { env, listDurableObjectIds, runDurableObjectAlarm, SELF } from "cloudflare:test";
+import { createExecutionContext, env, listDurableObjectIds, runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { signAppToken, signSessionToken } from "../../src/auth/tokens";
 import { roomObjectName } from "../../src/socket/placement";
+import worker from "../../src/worker";
 import { ackOf, eventOf, openRawSocket } from "../support/raw-socket";
 
 const secret = env.TOKEN_SECRET as string;
@@ -32,6 +33,22 @@ describe("the Engine.IO handshake", () => {
     const res = await SELF.fetch(`https://edge.test${path}`, { headers });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ code, message: expect.any(String) });
+  });
+
+  // Handed to the worker's own fetch, not through SELF.fetch: the runtime's
+  // fetch sends any request with `Upgrade: websocket` on as a GET (it opens a
+  // WebSocket, which has no method), so neither SELF.fetch nor wrangler dev's
+  // proxy lets the worker see a POST. Locally the proxy then answers the POST's
+  // 101 with 500 itself ("WebSocket must be initiated with a GET request").
+  it.each(["POST", "PUT", "DELETE"])("refuses a %s upgrade with 400 code 2 'Bad handshake method'", async (method) => {
+    const request = new Request("https://edge.test/socket.io/?EIO=4&transport=websocket", {
+      method,
+      headers: { Upgrade: "websocket" },
+    });
+    const res = await worker.fetch(request, env, createExecutionContext());
+    expect(res.webSocket).toBeNull();
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ code: 2, message: "Bad handshake method" });
   });
 });
 

@@ -1,6 +1,8 @@
 /** Stable codes a caller can switch on; the messages may change, the codes do not. */
 export type TokenErrorCode =
-  /** Not a JWT, wrong algorithm, or claims missing or of the wrong type. */
+  /** No token where one is needed: absent, null or empty. */
+  | "ERR_TOKEN_MISSING"
+  /** Not a JWT (or not a string), wrong algorithm, or claims missing or of the wrong type. */
   | "ERR_TOKEN_MALFORMED"
   /** Signed with another key, or altered after signing. */
   | "ERR_TOKEN_BAD_SIGNATURE"

@@ -42,7 +42,7 @@ export async function signAppToken(secret: string, app: string, now = new Date()
 
 /**
  * Verifies an app token and returns the app it names.
- * Throws {@link TokenError} (`ERR_TOKEN_MALFORMED`, `ERR_TOKEN_BAD_SIGNATURE`, `ERR_TOKEN_WRONG_TYPE`).
+ * Throws {@link TokenError} (`ERR_TOKEN_MISSING`, `ERR_TOKEN_MALFORMED`, `ERR_TOKEN_BAD_SIGNATURE`, `ERR_TOKEN_WRONG_TYPE`).
  *
  * @example
  * const { app } = await verifyAppToken(secret, handshake.auth.token);
@@ -139,9 +139,10 @@ export async function verifyBearerToken(secret: string, token: unknown, now = ne
 }
 
 async function verify(secret: string, token: unknown, typ: string, now: Date): Promise<Record<string, unknown>> {
-  if (typeof token !== "string" || token === "") {
-    throw new TokenError("ERR_TOKEN_MALFORMED", "Token is missing or not a string");
-  }
+  // The same code as the handshake's for a room without a token (src/http/socket-route.ts).
+  if (token === undefined || token === null || token === "")
+    throw new TokenError("ERR_TOKEN_MISSING", "Token is missing");
+  if (typeof token !== "string") throw new TokenError("ERR_TOKEN_MALFORMED", "Token is not a string");
   try {
     const { payload } = await jwtVerify(token, await keyFor(secret), {
       algorithms: [ALGORITHM],

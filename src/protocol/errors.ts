@@ -31,6 +31,7 @@ export const SIGNALING_ERRORS = {
   ERR_PEER_NOT_IN_ROOM: "That peer is not a member of this room",
   ERR_ROOM_UNAVAILABLE: "Room could not be reached; try again",
   // Tokens (see src/auth/token-error.ts for what each means)
+  ERR_TOKEN_MISSING: "Token is not valid",
   ERR_TOKEN_MALFORMED: "Token is not valid",
   ERR_TOKEN_BAD_SIGNATURE: "Token is not valid",
   ERR_TOKEN_EXPIRED: "Token is not valid",

@@ -69,7 +69,10 @@ export async function roomRequest(
   const request = args[0];
   const auth = typeof request === "object" && request !== null ? (request as { auth?: unknown }).auth : undefined;
   try {
-    if (typeof auth !== "string" || auth === "") throw new TokenError("ERR_TOKEN_MALFORMED", "auth is missing");
+    // A request without `auth` is refused as the handshake refuses a room without a token: ERR_TOKEN_MISSING.
+    if (auth === undefined || auth === null || auth === "")
+      throw new TokenError("ERR_TOKEN_MISSING", "auth is missing");
+    if (typeof auth !== "string") throw new TokenError("ERR_TOKEN_MALFORMED", "auth is not a string");
     // A connection that never passed auth-request has no app, so no token can match it.
     await services.verifySessionToken(auth, { app: state.app ?? "", connection: state.socketId });
   } catch (error) {

@@ -32,7 +32,10 @@ function services(reply: RoomReply = { outcome: { ok: true, data: {} }, reply: [
 
 describe("session tokens on room requests", () => {
   it.each([
-    ["a missing auth", async () => undefined, "ERR_TOKEN_MALFORMED"],
+    // ERR_TOKEN_MISSING, as the handshake answers a room named without a token.
+    ["a missing auth", async () => undefined, "ERR_TOKEN_MISSING"],
+    ["an empty auth", async () => "", "ERR_TOKEN_MISSING"],
+    ["an auth that is not a string", async () => 42, "ERR_TOKEN_MALFORMED"],
     [
       "a forged token",
       async () =>

@@ -57,8 +57,14 @@ describe("app tokens", () => {
 
   it.each([
     ["an empty string", ""],
-    ["a number", 42],
     ["undefined", undefined],
+    ["null", null],
+  ])("given %s fail with ERR_TOKEN_MISSING, the handshake's code for a room without a token", async (_label, token) => {
+    expect(await codeOf(verifyAppToken(secret, token, t0))).toBe("ERR_TOKEN_MISSING");
+  });
+
+  it.each([
+    ["a number", 42],
     ["garbage", "not.a.jwt"],
     ["two segments", "abc.def"],
   ])("given %s fail with ERR_TOKEN_MALFORMED", async (_label, token) => {

@@ -149,6 +149,16 @@ describe("a connection that never passed auth-request", () => {
 });
 
 describe("events and acks", () => {
+  it("answers a request without auth with unauthorized ERR_TOKEN_MISSING, as the handshake answers a room without a token", async () => {
+    const socket = await openRawSocket();
+    await socket.connect();
+    await socket.request("auth-request", await signAppToken(secret, "demo"), 1);
+    const [refused, ack] = await socket.request("room-create-request", { room: "no-auth" }, 2);
+    const missing = { code: "ERR_TOKEN_MISSING", message: "Token is not valid" };
+    expect(eventOf(refused as string)).toEqual(["unauthorized", missing]);
+    expect(ackOf(ack as string)).toEqual({ ok: false, error: missing });
+  });
+
   it("answers auth-request with auth-accept and the ack's outcome", async () => {
     const socket = await openRawSocket();
     await socket.connect();

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { fetchAppToken } from "../support/app-token";
 import { expectRelay, setUpRoom } from "../support/call";
 import { connectPeer, type TestPeer } from "../support/peer";
-import { type DevServer, freePort, startDevServer } from "../support/wrangler-dev";
+import { type DevServer, startDevServer } from "../support/wrangler-dev";
 
 const APP = "demo-chat-test";
 
@@ -27,10 +27,11 @@ describe("faults", () => {
     timeout: 90_000,
   }, async () => {
     const persistTo = await mkdtemp(join(tmpdir(), "edge-signaling-restart-"));
-    const port = await freePort();
     const vars = { PING_INTERVAL_MS: "1000", PING_TIMEOUT_MS: "1000" };
     try {
-      const first = await start({ port, persistTo, vars });
+      // A port of its own choosing (retried if taken under it); the restart reuses it.
+      const first = await start({ persistTo, vars });
+      const port = first.port;
       const appToken = await fetchAppToken(first.url, APP);
       const join = (name: string, room?: string) =>
         connectPeer({

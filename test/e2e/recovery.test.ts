@@ -7,7 +7,7 @@ import { fetchAppToken } from "../support/app-token";
 import { expectRelay, setUpRoom } from "../support/call";
 import { eventFrame, FrameClient, socketUrl } from "../support/frame-client";
 import { connectPeer, dropTcp, type TestPeer, transportOf } from "../support/peer";
-import { type DevServer, freePort, startDevServer } from "../support/wrangler-dev";
+import { type DevServer, startDevServer } from "../support/wrangler-dev";
 
 const APP = "demo-chat-test";
 const WINDOW_MS = 4_000;
@@ -240,13 +240,10 @@ describe("connection state recovery with socket.io-client 4.8", () => {
     timeout: 120_000,
   }, async () => {
     const persistTo = await mkdtemp(join(tmpdir(), "edge-signaling-recovery-"));
-    const port = await freePort();
     try {
-      const { server: first, appToken } = await startWithToken({
-        port,
-        persistTo,
-        vars: { RECOVERY_WINDOW_MS: "30000" },
-      });
+      // A port of its own choosing (retried if taken under it); the restart reuses it.
+      const { server: first, appToken } = await startWithToken({ persistTo, vars: { RECOVERY_WINDOW_MS: "30000" } });
+      const port = first.port;
       const room = "deploy";
       const alice = await peer(first, appToken, "alice");
       const bob = await peer(first, appToken, "bob", { room });

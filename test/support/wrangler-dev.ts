@@ -33,6 +33,8 @@ export interface DevServerOptions {
   persistTo?: string;
   /** Another wrangler configuration file (default: the project's wrangler.toml). */
   config?: string;
+  /** Where ports come from (default: {@link freePort}); tests of the start-up itself hand out taken ones. */
+  pickPort?: () => Promise<number>;
 }
 
 const root = resolve(import.meta.dirname, "../..");
@@ -61,6 +63,12 @@ export function runningDevServers(): DevServer[] {
  * Starts `wrangler dev` exactly as `npm start` does, but on a free port and
  * with a throw-away state directory, and waits until `/health` answers.
  *
+ * A port the OS called free can be taken before wrangler binds it (another
+ * test file starting its server at the same moment): wrangler then exits with
+ * "Address already in use", for its port or its inspector's. Start-up tries
+ * again with new ports then, up to {@link START_ATTEMPTS} times; a `port` the
+ * caller chose is kept (only the inspector's changes).
+ *
  * @example
  * const server = await startDevServer();
  * await fetch(`${server.url}/health`);
@@ -68,11 +76,47 @@ export function runningDevServers(): DevServer[] {
  */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   await vendorOnce();
-  const port = options.port ?? (await freePort());
+  const pickPort = options.pickPort ?? freePort;
   const ownState = options.persistTo === undefined;
   const persistTo = options.persistTo ?? (await mkdtemp(join(tmpdir(), "edge-signaling-e2e-")));
+  for (let attempt = 1; ; attempt++) {
+    const port = options.port ?? (await pickPort());
+    const inspectorPort = await pickPort();
+    try {
+      return await launch(options, port, inspectorPort, persistTo, ownState);
+    } catch (error) {
+      const clash = error instanceof AddressInUseError;
+      if (!clash || attempt >= START_ATTEMPTS || (options.port !== undefined && error.address.endsWith(`:${port}`))) {
+        if (ownState) await rm(persistTo, { recursive: true, force: true });
+        throw error;
+      }
+    }
+  }
+}
+
+/** How many times {@link startDevServer} starts wrangler when its ports are taken under it. */
+const START_ATTEMPTS = 5;
+
+/** wrangler exited because a port it was given was taken after it was picked. */
+class AddressInUseError extends Error {
+  constructor(
+    readonly address: string,
+    output: string,
+  ) {
+    super(`wrangler dev: address already in use (${address}):\n${output}`);
+  }
+}
+
+/** One start of wrangler on the given ports; rejects with {@link AddressInUseError} on a clash. */
+async function launch(
+  options: DevServerOptions,
+  port: number,
+  inspectorPort: number,
+  persistTo: string,
+  ownState: boolean,
+): Promise<DevServer> {
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistTo];
-  args.push("--inspector-port", String(await freePort()), "--show-interactive-dev-session=false");
+  args.push("--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false");
   for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
   if (options.config) args.push("--config", options.config);
 
@@ -112,21 +156,26 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   };
   child.stdout?.on("data", collect);
   child.stderr?.on("data", collect);
+  // "close" comes after the output is read to its end ("exit" may come before).
+  const closed = new Promise<void>((r) => child.once("close", () => r()));
 
   const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
+  const stop = async (removeState = ownState) => {
     running.delete(server);
     process.off("exit", orphanGuard);
     await kill(child);
-    if (ownState) await rm(persistTo, { recursive: true, force: true });
+    if (removeState) await rm(persistTo, { recursive: true, force: true });
   };
-  const server: DevServer = { url, port, pid: child.pid ?? 0, output: () => output, stop };
+  const server: DevServer = { url, port, pid: child.pid ?? 0, output: () => output, stop: () => stop() };
   running.add(server);
   try {
     await waitForHealth(url, child, options.readyTimeoutMs ?? 30_000, () => output);
   } catch (error) {
-    await stop();
-    throw error;
+    // The state directory stays for the next attempt; startDevServer removes it when it gives up.
+    await stop(false);
+    await closed;
+    const address = /Address already in use \(([^)]+)\)/.exec(output)?.[1];
+    throw address === undefined ? error : new AddressInUseError(address, output);
   }
   return server;
 }
@@ -150,8 +199,12 @@ async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number
       throw new Error(`wrangler dev exited with ${child.exitCode}:\n${output()}`);
     }
     try {
-      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return;
+      // Only once our wrangler says it is ready: a port taken under us may be
+      // another test's server, whose /health answers too.
+      if (output().includes(`Ready on ${url}`)) {
+        const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
+        if (res.ok) return;
+      }
     } catch {
       // not listening yet
     }

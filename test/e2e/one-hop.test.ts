@@ -86,29 +86,48 @@ describe("the one-hop relay", () => {
     },
   );
 
-  it("refuses relays to a candidate until its welcome, and delivers none before it", async () => {
+  it("refuses relays to and from a candidate until its welcome, and delivers none before it", async () => {
     const room = "join-race";
     const [alice, carol] = [await peer("alice"), await peer("carol")];
     await setUpRoom(room, alice);
-    const seen: string[] = [];
-    carol.socket.onAny((event: string) => seen.push(event));
+    const carolSaw: string[] = [];
+    carol.socket.onAny((event: string) => carolSaw.push(event));
+    const aliceSaw: string[] = [];
+    alice.socket.onAny((event: string, data: { peer_id?: string }) => {
+      if (data?.peer_id === carol.id) aliceSaw.push(event);
+    });
     carol.socket.emit("room-join-request", { auth: carol.session, room });
     await alice.next("room-join-request");
-    // Relays to carol race her admission.
+    // Relays both ways race her admission.
     const early = relay(alice, carol, room, 1);
+    const earlyFrom = relay(carol, alice, room, 1001);
     const accepted = alice.socket.emitWithAck("room-join-accept", { auth: alice.session, room, peer_id: carol.id });
     const racing = Array.from({ length: 20 }, (_, i) => relay(alice, carol, room, 2 + i));
-    expect((await early).ok).toBe(false);
+    const racingFrom = Array.from({ length: 20 }, (_, i) => relay(carol, alice, room, 1002 + i));
+    expect(await early).toMatchObject({ ok: false, error: { code: "ERR_PEER_NOT_IN_ROOM" } });
+    // A candidate is no member: what it sends before its welcome is refused, not delivered.
+    expect(await earlyFrom).toMatchObject({ ok: false, error: { code: "ERR_NOT_MEMBER" } });
     expect(await accepted).toMatchObject({ ok: true });
     const outcomes = await Promise.all(racing);
+    const outcomesFrom = await Promise.all(racingFrom);
     await carol.next("room-join-accept");
+    await alice.next("room-user-join", (d) => d.peer_id === carol.id);
     const delivered = outcomes.filter((o) => o.ok).length;
     for (let i = 0; i < delivered; i++) await carol.next("ice-candidate");
-    // Whatever got through came after her welcome.
-    const firstRelay = seen.indexOf("ice-candidate");
-    if (firstRelay >= 0) expect(seen.indexOf("room-join-accept")).toBeLessThan(firstRelay);
-    // And once she is in, relays reach her.
+    const deliveredFrom = outcomesFrom.filter((o) => o.ok).length;
+    for (let i = 0; i < deliveredFrom; i++) await alice.next("ice-candidate", (d) => d.peer_id === carol.id);
+    // Whatever got through came after the welcome: hers, and alice's news of her.
+    const firstRelay = carolSaw.indexOf("ice-candidate");
+    if (firstRelay >= 0) expect(carolSaw.indexOf("room-join-accept")).toBeLessThan(firstRelay);
+    const firstFrom = aliceSaw.indexOf("ice-candidate");
+    if (firstFrom >= 0) expect(aliceSaw.indexOf("room-user-join")).toBeLessThan(firstFrom);
+    // Exactly the accepted ones arrived: none of the refused relays from her leaked through.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(aliceSaw.filter((event) => event === "ice-candidate")).toHaveLength(deliveredFrom);
+    // And once she is in, relays reach her and come from her.
     expect(await relay(alice, carol, room, 99)).toMatchObject({ ok: true });
+    expect(await relay(carol, alice, room, 1099)).toMatchObject({ ok: true });
+    await alice.next("ice-candidate", (d) => d.peer_id === carol.id);
   });
 
   it("sends a newcomer its welcome only after the earlier members heard of it, so its first offer never overtakes their room-user-join", async () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { MeshGateway } from "../../src/durable/mesh/mesh-gateway";
 import type { ObjectRpc, RelayItem } from "../../src/durable/mesh/object-rpc";
 import { Rosters } from "../../src/durable/mesh/rosters";
@@ -15,7 +15,7 @@ const relayTo = (to: string): RoomAction => ({ kind: "relay", what: "ice-candida
  * A gateway in object "here" whose sockets relay to bob, held by object "there", over a fake RPC.
  * `answered`: each relayBatch RPC waits for it before answering (default: answers at once).
  */
-function gatewayToThere(answered: () => Promise<void> = async () => {}) {
+function gatewayToThere(answered: () => Promise<void> = async () => {}, batchFails = false) {
   const batches: RelayItem[][] = [];
   /** Every RPC, in the order made: "relayBatch" or the room action's kind. */
   const calls: string[] = [];
@@ -28,6 +28,7 @@ function gatewayToThere(answered: () => Promise<void> = async () => {}) {
       calls.push("relayBatch");
       batches.push(items);
       await answered();
+      if (batchFails) throw new Error("the receiver's object is unreachable");
       return items.map(() => true);
     },
   };
@@ -56,13 +57,23 @@ function gatewayToThere(answered: () => Promise<void> = async () => {}) {
 
 describe("the rooms gateway's one-hop relay", () => {
   it("carries the relays of one turn to an object in one RPC, in order, and acks each when delivered", async () => {
-    const { gateway, batches } = gatewayToThere();
+    const { gateway, batches, calls } = gatewayToThere();
     const replies = await Promise.all([1, 2, 3].map(() => gateway.request(ref, alice, relayTo("bob"))));
     expect(batches).toHaveLength(0); // nothing leaves before the turn ends
     const acks = await Promise.all(replies.map((reply) => reply.later));
     expect(batches).toHaveLength(1);
     expect(batches[0]?.map((item) => item.to)).toEqual(["bob", "bob", "bob"]);
     expect(acks.map((ack) => ack?.outcome.ok)).toEqual([true, true, true]);
+    // Delivered by the one hop: the room was never asked (an undelivered relay would go to it).
+    expect(calls).toEqual(["relayBatch"]);
+  });
+
+  it("does not ack as delivered the relays of a batch RPC that failed: they go by the room", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const { gateway, calls } = gatewayToThere(async () => {}, true);
+    const replies = await Promise.all([1, 2].map(() => gateway.request(ref, alice, relayTo("bob"))));
+    await Promise.all(replies.map((reply) => reply.later));
+    expect(calls).toEqual(["relayBatch", "relay", "relay"]);
   });
 
   it("delivers a peer's waiting relays before its next room request leaves (no candidate after its sender's leave)", async () => {

@@ -103,6 +103,10 @@ export interface SocketConfig {
   recoveryMaxEvents: number;
   /** Most bytes of such events. */
   recoveryMaxBytes: number;
+  /** Most dropped sessions one object keeps for their clients at once; past it, a drop ends the session. */
+  recoveryMaxSessions: number;
+  /** Most bytes of events all the dropped sessions of one object keep together. */
+  recoveryMaxObjectBytes: number;
 }
 
 export const SOCKET_DEFAULTS = {
@@ -123,6 +127,8 @@ export const SOCKET_DEFAULTS = {
   recoveryWindow: 30_000,
   recoveryMaxEvents: 256,
   recoveryMaxBytes: 262_144,
+  recoveryMaxSessions: 64,
+  recoveryMaxObjectBytes: 4_194_304,
 } as const;
 
 /**
@@ -158,6 +164,12 @@ export function readSocketConfig(env: Settings): SocketConfig {
     recoveryWindow: positiveInteger("RECOVERY_WINDOW_MS", env.RECOVERY_WINDOW_MS, d.recoveryWindow),
     recoveryMaxEvents: positiveInteger("RECOVERY_MAX_EVENTS", env.RECOVERY_MAX_EVENTS, d.recoveryMaxEvents),
     recoveryMaxBytes: positiveInteger("RECOVERY_MAX_BYTES", env.RECOVERY_MAX_BYTES, d.recoveryMaxBytes),
+    recoveryMaxSessions: positiveInteger("RECOVERY_MAX_SESSIONS", env.RECOVERY_MAX_SESSIONS, d.recoveryMaxSessions),
+    recoveryMaxObjectBytes: positiveInteger(
+      "RECOVERY_MAX_OBJECT_BYTES",
+      env.RECOVERY_MAX_OBJECT_BYTES,
+      d.recoveryMaxObjectBytes,
+    ),
   };
 }
 

@@ -51,6 +51,10 @@ export interface Settings {
   RECOVERY_MAX_EVENTS?: string;
   /** Most bytes of events kept per recoverable session (default 262144). */
   RECOVERY_MAX_BYTES?: string;
+  /** Most dropped sessions one object keeps at once (default 64). */
+  RECOVERY_MAX_SESSIONS?: string;
+  /** Most bytes of events the dropped sessions of one object keep together (default 4194304). */
+  RECOVERY_MAX_OBJECT_BYTES?: string;
   /** Most sockets one Durable Object accepts (default 128). */
   MAX_SOCKETS_PER_OBJECT?: string;
   /** "off": skip UPGRADE_LIMITER (for benchmarks that open thousands of sockets from one address). */

@@ -75,7 +75,7 @@ export function hostSignaling(io: Server, options: { secret: string; kv: KvStore
   io.use(async (socket, next) => {
     const placement = placementFromQuery(new URL(socket.request.url ?? "/", "http://node-server"));
     if (!placement.ok) return next(new Error(placement.error.message));
-    let app = placement.placement.app;
+    let app = placement.placement.kind === "room" ? placement.placement.app : null;
     const token = (socket.handshake.auth as { token?: unknown }).token;
     if (token !== undefined) {
       try {

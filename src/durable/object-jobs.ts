@@ -1,3 +1,4 @@
+import { verifySessionToken } from "../auth/tokens";
 import { VerifiedSessions } from "../auth/verified-sessions";
 import { readTokenSecret, type SocketConfig } from "../config";
 import type { Env } from "../env";
@@ -19,6 +20,7 @@ import { Departures } from "./sockets/departures";
 import { FloodGuard } from "./sockets/flood-guard";
 import { HeartbeatSweep } from "./sockets/heartbeat-sweep";
 import { HeldSockets } from "./sockets/held-sockets";
+import { LivenessProbe } from "./sockets/liveness-probe";
 import { SocketFrames } from "./sockets/socket-frames";
 
 /** The jobs of one object instance, as its entry points use them. */
@@ -52,6 +54,7 @@ export interface ObjectJobs {
  */
 export function buildObjectJobs(ctx: DurableObjectState, env: Env, config: SocketConfig, log: Log): ObjectJobs {
   const self = ctx.id.toString();
+  const autoPongAt = (ws: WebSocket) => ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? null;
   const queues = new KeyedQueue();
   const alarms = new AlarmSchedule(ctx.storage);
   const stubs = new ObjectStubs(env.ROOMS);
@@ -69,7 +72,16 @@ export function buildObjectJobs(ctx: DurableObjectState, env: Env, config: Socke
     logs,
     window: config.recoveryWindow,
     limits,
-    isHeld: (socketId) => held.isHeld(socketId),
+    objectBounds: { maxSessions: config.recoveryMaxSessions, maxBytes: config.recoveryMaxObjectBytes },
+    held,
+    probe: new LivenessProbe(held, autoPongAt),
+    // Long enough for a client across the world to answer, short enough for one whose network changed to wait.
+    probeMs: 2_500,
+    verifySession: (token, binding) =>
+      verifySessionToken(readTokenSecret(env), token, binding).then(
+        () => true,
+        () => false,
+      ),
     stubs,
     alarms,
     log,
@@ -121,7 +133,7 @@ export function buildObjectJobs(ctx: DurableObjectState, env: Env, config: Socke
   const sweep = new HeartbeatSweep({
     storage: ctx.storage,
     held,
-    autoPongAt: (ws) => ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? null,
+    autoPongAt,
     drop: (ws, tag, code, reason) => queues.run(tag, () => departures.drop(ws, tag, code, reason)),
   });
   return {

@@ -48,8 +48,10 @@ export class Room extends DurableObject<Env> implements ObjectRpc {
 
   /** Accepts a WebSocket upgrade that the worker has already checked and placed here. */
   override async fetch(request: Request): Promise<Response> {
-    const { held, alarms } = this.#jobs;
-    return acceptSocket(request, { ctx: this.ctx, held, alarms, config: this.#config, log: this.#log });
+    const { held, alarms, queues, departures } = this.#jobs;
+    const drop = (ws: WebSocket, tag: string, code: number, reason: string) =>
+      queues.run(tag, () => departures.drop(ws, tag, code, reason));
+    return acceptSocket(request, { ctx: this.ctx, held, alarms, config: this.#config, log: this.#log, drop });
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -111,9 +113,7 @@ export class Room extends DurableObject<Env> implements ObjectRpc {
       await this.#jobs.alarms.set(Math.min(...next));
       return;
     }
-    // Nothing left: no sockets, no room. Leave nothing behind.
-    await this.ctx.storage.deleteAll();
-    for (const store of this.#jobs.stores) store.reset();
+    await this.#leaveNothing();
   }
 
   // ---- RPC between objects (the surface is src/durable/mesh/object-rpc.ts) ----
@@ -151,14 +151,24 @@ export class Room extends DurableObject<Env> implements ObjectRpc {
   async claimSession(claim: Claim, newHome: string): Promise<HandedSessionWire | null> {
     this.#countWake("rpc");
     const over = await this.#jobs.keeper.handOver(claim, newHome);
-    // Its client is back elsewhere: the socket it had here is closed, the session kept going.
+    // Its client is back elsewhere: the socket it had here is closed, the session goes on there.
     if (over?.superseded) this.#jobs.departures.supersede(over.superseded);
     return over ? toWire(over.handed) : null;
   }
 
   async sessionEnded(pid: string): Promise<void> {
     this.#countWake("rpc");
-    this.#jobs.keeper.forgetMoved(pid);
+    const { keeper, held, room } = this.#jobs;
+    keeper.forgetMoved(pid);
+    // The object a session was born at may hold nothing else (a seed-style socket's own object).
+    if (held.all().length === 0 && room.ref() === null && keeper.isEmpty()) await this.#leaveNothing();
+  }
+
+  /** Nothing left here (no socket, no room, no session): no storage and no alarm stay behind. */
+  async #leaveNothing(): Promise<void> {
+    await this.#jobs.alarms.clear();
+    await this.ctx.storage.deleteAll();
+    for (const store of this.#jobs.stores) store.reset();
   }
 
   /** Opt-in (`LOG_WAKES=true`): one line per wake, for measuring idle cost. */

@@ -23,6 +23,12 @@ export const CLOSE_POLICY_VIOLATION = 1008;
 export const CLOSE_MESSAGE_TOO_BIG = 1009;
 /** A bug or lost state on the server's side: only that socket is closed. */
 export const CLOSE_INTERNAL_ERROR = 1011;
+/**
+ * A socket in no room whose slot a newcomer took, in a full object
+ * (socket-upgrade.ts): it may come back. An application code: the runtime
+ * refuses 1013 (Try Again Later) from a worker.
+ */
+export const CLOSE_SLOT_TAKEN = 4001;
 
 /** What the connection layer needs from the outside world. */
 export interface ConnectionContext {
@@ -40,7 +46,7 @@ export interface ConnectionContext {
    * of `claim.app` from `claim.offset`: its state and the event frames it
    * missed, with their offsets. Null: start afresh.
    */
-  resume?(claim: { pid: unknown; offset: unknown; app: string }): Promise<Resumed | null>;
+  resume?(claim: { pid: unknown; offset: unknown; app: string; session: unknown }): Promise<Resumed | null>;
   /** A new private session id, for a connection that opted into recovery. */
   newPid?(): string;
   now(): number;
@@ -222,7 +228,7 @@ async function accept(
     };
   }
   if (auth.pid !== undefined && app !== null && context.resume) {
-    const resumed = await context.resume({ pid: auth.pid, offset: auth.offset, app });
+    const resumed = await context.resume({ pid: auth.pid, offset: auth.offset, app, session: auth.session });
     if (resumed?.state.pid) {
       const session = resumed.state;
       return {

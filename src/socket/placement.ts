@@ -8,9 +8,11 @@ import { isValidRoomName, ROOM_NAME_RULE } from "../signaling/room-name";
  *   (`io(url, { query: { app, room } })`), so it is accepted by that room's
  *   Durable Object and all its signaling for that room is handled there;
  * - `own`: the client named no room (the original server's clients create or
- *   join rooms later), so it gets a Durable Object of its own.
+ *   join rooms later), so it gets a Durable Object of its own. An `app`
+ *   without a room binds nothing: only a token proves an app (the worker
+ *   checks a room placement's token before the room's object is reached).
  */
-export type Placement = { kind: "room"; app: string; room: string } | { kind: "own"; app: string | null };
+export type Placement = { kind: "room"; app: string; room: string } | { kind: "own" };
 
 export type PlacementResult = { ok: true; placement: Placement } | { ok: false; error: HandshakeError };
 
@@ -25,7 +27,7 @@ export function placementFromQuery(url: URL): PlacementResult {
   const app = url.searchParams.get("app");
   const room = url.searchParams.get("room");
   if (app !== null && !isValidAppName(app)) return badRequest(APP_NAME_RULE);
-  if (room === null) return { ok: true, placement: { kind: "own", app } };
+  if (room === null) return { ok: true, placement: { kind: "own" } };
   if (app === null) return badRequest("A room in the query needs its app too: query: { app, room }");
   if (!isValidRoomName(room)) return badRequest(ROOM_NAME_RULE);
   return { ok: true, placement: { kind: "room", app, room } };

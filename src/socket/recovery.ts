@@ -116,6 +116,23 @@ export class EventLog {
     return this.#events.filter((event) => event.offset > last);
   }
 
+  /**
+   * Lets the oldest events go until at most `limits` are kept: a dropped
+   * session keeps only part of its budget for what it was sent before the
+   * drop (most of which arrived), and the rest for what it misses after.
+   */
+  keepNewest(limits: EventLogLimits): void {
+    while (this.#events.length > limits.maxEvents || this.#bytes > limits.maxBytes) {
+      const dropped = this.#events.shift() as LoggedEvent;
+      this.#bytes -= dropped.frame.length;
+    }
+  }
+
+  /** Bytes of the events kept (UTF-16 units of their frames). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   /** The offset the next event will get. */
   get next(): number {
     return this.#next;

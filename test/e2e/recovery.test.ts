@@ -105,7 +105,7 @@ describe("connection state recovery with socket.io-client 4.8", () => {
     ["a socket that named its room", true],
     ["a seed-style socket (its own object)", false],
   ])(
-    "%s is taken over by a reconnect that presents its pid while it is still open: the old socket is closed 1000, the new one is the same peer and gets what it missed, and later relays once",
+    "%s is taken over by a reconnect that presents its pid and session token while it is still open: the old socket is closed 1000, the new one is the same peer and gets what it missed, and later relays once",
     { timeout: 60_000 },
     async (_label, named) => {
       const { server, appToken } = await startWithToken();
@@ -127,7 +127,7 @@ describe("connection state recovery with socket.io-client 4.8", () => {
       const back = await FrameClient.open(socketUrl(server.url, query));
       clients.push(back);
       expect((await back.next()).charAt(0)).toBe("0");
-      back.send(`40${JSON.stringify({ token: appToken, pid, offset })}`);
+      back.send(`40${JSON.stringify({ token: appToken, session: alice.session, pid, offset })}`);
       const answer = await back.next();
       expect(answer.startsWith("40{")).toBe(true);
       expect(JSON.parse(answer.slice(2))).toEqual({ sid: alice.id, pid });

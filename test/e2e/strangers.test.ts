@@ -1,6 +1,7 @@
 import { request } from "node:http";
 import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { setUpRoom } from "../support/call";
 import { TEST_APP as APP, useDevServer } from "../support/dev-server-suite";
 
 /** The room object's defences against sockets that do not behave: deadlines, floods, caps, and the logs they leave. */
@@ -73,9 +74,22 @@ describe("a room's object facing sockets that misbehave", () => {
     expect(logLines("socket-close").filter((line) => line.includes(id))).toHaveLength(1);
   });
 
-  it("holds at most MAX_SOCKETS_PER_OBJECT sockets in one object; more are refused with 503", async () => {
+  it("holds at most MAX_SOCKETS_PER_OBJECT sockets in one object: a stranger gives way, members and candidates do not", async () => {
     const room = "crowded";
-    for (let i = 0; i < 4; i++) await raw(room);
+    const strangers = [await raw(room), await raw(room), await raw(room), await raw(room)];
+    // Full of sockets in no room: the newcomer takes the slot of the one here longest (closed 4001).
+    const owner = await suite.peer("owner", { room });
+    expect((strangers[0]?.ws as unknown as { _closeCode: number })._closeCode).toBe(4001);
+    const member = await suite.peer("member", { room });
+    const other = await suite.peer("other", { room });
+    await setUpRoom(room, owner, member, other);
+    const candidate = await suite.peer("candidate", { room });
+    candidate.socket.emit("room-join-request", { auth: candidate.session, room });
+    await owner.next("room-join-request");
+    // Every stranger gave way; every socket is a member or a candidate: the next is refused with 503.
+    expect(strangers.map((stranger) => (stranger.ws as unknown as { _closeCode: number })._closeCode)).toEqual([
+      4001, 4001, 4001, 4001,
+    ]);
     await expect(suite.raw(room)).rejects.toThrow("HTTP 503");
     // Another room's object is not affected.
     await raw("elsewhere");

@@ -141,6 +141,15 @@ describe("the sockets an object holds", () => {
     expect(held.send(plain.ws, plainState, "c")).toBe(false);
   });
 
+  it("counts an event logged for a recoverable session as kept when its socket just died (its close keeps the session)", () => {
+    const { held, records, accept } = holding();
+    const keptState = connected("kept", { recovery: true, pid: "p1" });
+    const kept = accept(keptState);
+    kept.close(1006, "");
+    expect(held.send(kept.ws, keptState, "late")).toBe(true);
+    expect(records).toEqual([["kept", "late"]]);
+  });
+
   it("forgets a peer: its adoption and its remembered socket", () => {
     const { held, runtime, accept } = holding();
     accept(connected("session"), "new-tag");

@@ -6,8 +6,8 @@ const url = (query: string) => new URL(`http://edge.test/socket.io/?EIO=4&transp
 
 describe("placementFromQuery", () => {
   it.each([
-    ["no room: an object of its own", "", { kind: "own", app: null }],
-    ["an app alone: its own object, bound to the app", "app=demo", { kind: "own", app: "demo" }],
+    ["no room: an object of its own", "", { kind: "own" }],
+    ["an app alone: its own object, bound to no app (only a token proves one)", "app=demo", { kind: "own" }],
     ["app and room: the room's object", "app=demo&room=lobby", { kind: "room", app: "demo", room: "lobby" }],
     ["a room with spaces", "app=demo&room=my%20room", { kind: "room", app: "demo", room: "my room" }],
     ["a room with a slash", "app=demo&room=a%2Fb", { kind: "room", app: "demo", room: "a/b" }],

@@ -25,8 +25,8 @@ function session(pid: string, socketId: string, changes: Partial<StoredSession> 
     detachedAt: null,
     expiresAt: null,
     lossy: false,
-    missedCount: 0,
-    missedBytes: 0,
+    keptCount: 0,
+    keptBytes: 0,
     ...changes,
   };
 }
@@ -64,8 +64,8 @@ describe("recoverable sessions in an object's SQLite storage", () => {
         detachedAt: 5_000,
         expiresAt: 35_000,
         lossy: true,
-        missedCount: 2,
-        missedBytes: 40,
+        keptCount: 2,
+        keptBytes: 40,
       });
       store.save(dropped);
       expect(store.all()).toEqual([dropped]);

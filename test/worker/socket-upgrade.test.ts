@@ -24,6 +24,10 @@ describe("accepting a socket", () => {
           touched.push("setAlarm");
           return state.storage.setAlarm(at, options);
         },
+        deleteAlarm: () => {
+          touched.push("deleteAlarm");
+          return state.storage.deleteAlarm();
+        },
       };
       const config = readSocketConfig(env);
       const waited: Promise<unknown>[] = [];
@@ -43,6 +47,9 @@ describe("accepting a socket", () => {
         alarms: new AlarmSchedule(storage),
         config,
         log: new Log(undefined, () => "upgrade-test"),
+        drop: async () => {
+          throw new Error("no socket gives way in this test");
+        },
       };
       const before = Date.now();
       const response = acceptSocket(

@@ -1,19 +1,27 @@
 import type { ConnectionState } from "../../signaling/connection-state";
+import type { LoggedEvent } from "../../socket/recovery";
 
 /** What a reconnect presents to take a session back, as the object it landed in read it from its CONNECT. */
 export interface Claim {
   pid: unknown;
   offset: unknown;
-  /** The app the reconnect proved with a verified token. */
+  /** The app the reconnect proved with a verified token (the CONNECT's, or the room placement's). */
   app: string;
+  /**
+   * The session token the session was given (`auth.session` in the CONNECT):
+   * what lets a reconnect take over a socket that still answers pings.
+   */
+  session?: unknown;
 }
 
 /** A session handed to the object that a reconnect landed in. */
 export interface HandedSession {
   state: ConnectionState;
   next: number;
-  /** The events it missed, framed with their offsets. */
+  /** The events it missed, framed with their offsets, to send now. */
   missed: string[];
+  /** Every event it keeps (those before the drop and those missed): its log goes on from them. */
+  events: LoggedEvent[];
 }
 
 /**
@@ -26,6 +34,7 @@ export interface HandedSessionWire {
   state: string;
   next: number;
   missed: string[];
+  events: LoggedEvent[];
 }
 
 export function toWire(handed: HandedSession): HandedSessionWire {

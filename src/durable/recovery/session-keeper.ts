@@ -4,10 +4,19 @@ import type { MembershipChange } from "../../signaling/room-rules";
 import type { RoomRef } from "../../signaling/room-store";
 import { EventLog, type EventLogLimits, newPid, pidHome, withOffset } from "../../socket/recovery";
 import type { ObjectRpc } from "../mesh/object-rpc";
+import { KeyedQueue } from "../runtime/keyed-queue";
 import type { Log } from "../runtime/log";
+import type { HeldSockets } from "../sockets/held-sockets";
+import type { LivenessProbe } from "../sockets/liveness-probe";
 import { type Claim, fromWire, type HandedSession } from "./claims";
 import type { SessionLogs } from "./session-logs";
 import { type SessionStore, type StoredSession, storedSession } from "./session-store";
+
+/** Bounds of what the dropped sessions of one object keep, all together. */
+export interface ObjectBounds {
+  maxSessions: number;
+  maxBytes: number;
+}
 
 /** What the keeper needs from its object. */
 export interface KeeperHost {
@@ -17,16 +26,23 @@ export interface KeeperHost {
   logs: SessionLogs;
   /** How long a dropped session waits for its client (ms). */
   window: number;
+  /** One session's budget: what it keeps before and after a drop, together. */
   limits: EventLogLimits;
-  /** Whether a socket of this object currently holds `socketId`. */
-  isHeld(socketId: string): boolean;
+  objectBounds: ObjectBounds;
+  /** The sockets held here: whether a session is connected, and where a resumed one now lives. */
+  held: Pick<HeldSockets, "isHeld" | "update" | "adopt" | "tagHolding" | "closeHere">;
+  probe: Pick<LivenessProbe, "answers">;
+  /** How long a probe waits for the pong of a connected session's socket (ms). */
+  probeMs: number;
+  /** Whether `token` is a session token of this app and connection. */
+  verifySession(token: unknown, binding: { app: string; connection: string }): Promise<boolean>;
   /** Other objects, by id: where sessions were born, or moved to. */
   stubs: { get(id: string): Pick<ObjectRpc, "claimSession" | "sessionEnded"> };
   alarms: { wakeBy(at: number): Promise<void> };
   log: Log;
 }
 
-/** A session given up to a reconnect: the socket that held it here, if one still did, is to be closed. */
+/** A session given up to a reconnect: the tag of the socket that held it here, if one still did, to be closed. */
 export interface HandOver {
   handed: HandedSession;
   superseded: string | null;
@@ -37,14 +53,25 @@ export interface Resumed extends HandOver {
   remote: boolean;
 }
 
+/** The socket a reconnect came on: it takes the session's id and state as soon as the session is its own. */
+export interface NewSocket {
+  ws: WebSocket;
+  tag: string;
+}
+
 /** How long the object a session was born at remembers where it went (a reconnect asks there). */
 const BIRTHPLACE_MEMORY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * An object's dropped recoverable sessions, waiting in storage for their
- * clients (so a restart keeps them), and the hand-over of a session to the
- * reconnect that claims it. See docs/PROTOCOL.md "Connection state recovery"
- * for what is durable when.
+ * clients (so a restart or hibernation keeps them), and the hand-over of a
+ * session to the reconnect that claims it. See docs/PROTOCOL.md "Connection
+ * state recovery" for the rules.
+ *
+ * A claim never harms the session it names: a wrong app, an offset the
+ * session cannot honour, or a live socket the claimant cannot prove it owns
+ * leaves the session as it was, and the claimant gets a fresh one. Claims of
+ * one pid are met one at a time.
  *
  * It never calls back into the jobs above it: a session that ends while
  * kept (its window passed, it missed too much) is handed to the alarm's
@@ -54,6 +81,8 @@ const BIRTHPLACE_MEMORY_MS = 24 * 60 * 60 * 1000;
 export class SessionKeeper {
   /** Sessions that ended while kept, for the alarm to let go of their rooms (it is asked to come at once). */
   readonly #ended: ConnectionState[] = [];
+  /** Claims, one at a time per pid. */
+  readonly #claims = new KeyedQueue();
 
   constructor(private readonly host: KeeperHost) {}
 
@@ -64,15 +93,28 @@ export class SessionKeeper {
 
   /**
    * The socket dropped without a goodbye: keep the session for the window,
-   * with the events it was sent last (some may never have arrived).
+   * with the last events it was sent (some may never have arrived), in half
+   * its budget; the other half is for what it misses. False when it cannot
+   * be kept (never proved its app, or the object keeps its most already).
    */
   async detach(state: ConnectionState, now: number): Promise<boolean> {
     const session = this.host.logs.take(state.socketId);
-    if (!session || !state.pid) return false;
-    const expiresAt = now + this.host.window;
+    if (!session || !state.pid || state.app === null) return false;
+    const { limits, objectBounds } = this.host;
+    session.log.keepNewest({ maxEvents: Math.floor(limits.maxEvents / 2), maxBytes: Math.floor(limits.maxBytes / 2) });
     const store = this.host.store();
+    const kept = store.keptTotals();
+    if (kept.sessions >= objectBounds.maxSessions || kept.bytes + session.log.bytes > objectBounds.maxBytes) {
+      this.host.log.line("session-not-kept", { socket: state.socketId, reason: "object full", kept: kept.sessions });
+      return false;
+    }
+    const expiresAt = now + this.host.window;
     store.saveEvents(state.pid, session.log.events);
-    store.save(storedSession(state, session.log.next, { at: now, until: expiresAt }));
+    store.save({
+      ...storedSession(state, session.log.next, { at: now, until: expiresAt }),
+      keptCount: session.log.events.length,
+      keptBytes: session.log.bytes,
+    });
     this.host.log.line("session-kept", { socket: state.socketId, until: expiresAt });
     await this.host.alarms.wakeBy(expiresAt);
     return true;
@@ -113,53 +155,72 @@ export class SessionKeeper {
   /** The session of `socketId`, if it was dropped here and waits for its client. */
   #dropped(socketId: string): StoredSession | null {
     const session = this.host.store().bySocket(socketId);
-    return session && !this.host.isHeld(socketId) ? session : null;
+    return session && session.expiresAt !== null && !this.host.held.isHeld(socketId) ? session : null;
   }
 
   async #keepFor(session: StoredSession, state: ConnectionState, frame: string): Promise<boolean> {
     const event = { offset: session.next, frame: withOffset(frame, String(session.next)) };
-    // The bounds count what it missed since the drop, not the last events sent before it.
-    const missedCount = session.missedCount + 1;
-    const missedBytes = session.missedBytes + event.frame.length;
-    if (missedCount > this.host.limits.maxEvents || missedBytes > this.host.limits.maxBytes) {
-      this.host.log.line("session-overflowed", { socket: state.socketId, missed: missedCount });
+    // One budget per session, counting what it kept from before the drop; and one for the object.
+    const keptCount = session.keptCount + 1;
+    const keptBytes = session.keptBytes + event.frame.length;
+    const { limits, objectBounds } = this.host;
+    const store = this.host.store();
+    const overObject = store.keptTotals().bytes + event.frame.length > objectBounds.maxBytes;
+    if (keptCount > limits.maxEvents || keptBytes > limits.maxBytes || overObject) {
+      this.host.log.line("session-overflowed", { socket: state.socketId, kept: keptCount, object: overObject });
       await this.#endKept({ ...session, state });
       return false;
     }
-    const store = this.host.store();
     store.addEvent(session.pid, event);
-    store.save({ ...session, state, next: session.next + 1, missedCount, missedBytes });
+    store.save({ ...session, state, next: session.next + 1, keptCount, keptBytes });
     return true;
   }
 
   /**
-   * A reconnect in this object presents a pid: the session, if it may be
-   * resumed, and where it was kept (here, or handed over by another object).
+   * A reconnect on socket `socket` of this object presents a pid: the
+   * session, if it may be resumed, from here or handed over by another
+   * object. The socket takes the session's id and state before this returns,
+   * with no wait in between, so nothing sent to the session in the meantime
+   * goes astray.
    */
-  async resume(claim: Claim): Promise<Resumed | null> {
+  async resume(claim: Claim, socket: NewSocket): Promise<Resumed | null> {
     const born = pidHome(claim.pid);
     if (born === null) return null;
     const pid = claim.pid as string;
-    let over: HandOver | null;
-    let remote = true;
-    if (born !== this.host.self) {
-      over = await this.#claimAt(born, claim);
-    } else {
-      const moved = this.host.store().movedByPid(pid);
-      if (moved) {
-        // Born here, kept elsewhere since: it comes home.
-        over = await this.#claimAt(moved.movedTo, claim);
-        if (over) this.host.store().forgetMoved(pid);
-      } else {
-        over = await this.handOver(claim, null);
+    return this.#claims.run(pid, async () => {
+      let over: HandOver | null;
+      let remote = true;
+      if (this.host.store().byPid(pid)) {
+        // Kept or connected here, wherever it was born: no other object is asked (and none asks back).
+        over = await this.#handOverNow(claim, null);
         remote = false;
+      } else if (born !== this.host.self) {
+        over = await this.#claimAt(born, claim);
+      } else {
+        const moved = this.host.store().movedByPid(pid);
+        if (moved) {
+          // Born here, kept elsewhere since: it comes home.
+          over = await this.#claimAt(moved.movedTo, claim);
+          if (over) this.host.store().forgetMoved(pid);
+        } else {
+          over = await this.#handOverNow(claim, null);
+          remote = false;
+        }
       }
-    }
-    if (!over) return null;
-    const { state, next, missed } = over.handed;
-    this.host.logs.resumed(state, next);
-    this.host.log.line("session-resumed", { socket: state.socketId, missed: missed.length });
-    return { ...over, remote };
+      if (!over) return null;
+      const { state, next, events, missed } = over.handed;
+      this.host.logs.resumed(state, next, events);
+      this.host.held.update(socket.ws, socket.tag, (current) => ({
+        ...state,
+        engineId: current.engineId,
+        openedAt: current.openedAt,
+        connected: true,
+        recovery: true,
+      }));
+      this.host.held.adopt(state.socketId, socket.tag);
+      this.host.log.line("session-resumed", { socket: state.socketId, missed: missed.length });
+      return { ...over, remote };
+    });
   }
 
   /** Asks object `home` for a session; another object closes its own socket of it, so nothing is left to close here. */
@@ -170,12 +231,22 @@ export class SessionKeeper {
   }
 
   /**
-   * Gives up a session kept here to the reconnect that claims it, from
-   * `newHome` (null: this object): checks the pid, its app and its offset.
-   * A claim that cannot be met ends the session, except a wrong pid or app,
-   * which changes nothing.
+   * Gives up a session kept here to the reconnect that claims it from
+   * object `newHome`, one claim of a pid at a time. Null, leaving the
+   * session as it was, when the claim cannot be met.
    */
-  async handOver(claim: Claim, newHome: string | null): Promise<HandOver | null> {
+  async handOver(claim: Claim, newHome: string): Promise<HandOver | null> {
+    if (typeof claim.pid !== "string") return null;
+    return this.#claims.run(claim.pid, () => this.#handOverNow(claim, newHome));
+  }
+
+  /**
+   * {@link handOver}, in its turn (`newHome` null: to a socket of this
+   * object). Checks the pid, its app, the offset, and, while a socket here
+   * still holds the session, that the claimant owns it: its session token,
+   * or an old socket that no longer answers pings.
+   */
+  async #handOverNow(claim: Claim, newHome: string | null): Promise<HandOver | null> {
     if (typeof claim.pid !== "string") return null;
     const store = this.host.store();
     const moved = store.movedByPid(claim.pid);
@@ -189,20 +260,34 @@ export class SessionKeeper {
       return wire && { handed: fromWire(wire), superseded: null };
     }
     await this.sweep(Date.now());
+    const found = store.byPid(claim.pid);
+    if (!found || found.state.app !== claim.app) return null;
+    const socketId = found.state.socketId;
+    if (this.host.held.isHeld(socketId) && !(await this.#ownsLiveSession(claim, found))) {
+      this.host.log.line("session-not-resumed", { socket: socketId, reason: "still connected" });
+      return null;
+    }
+    // What follows runs without a wait: nothing can reach the session halfway through its hand-over.
     const session = store.byPid(claim.pid);
-    if (!session || session.state.app !== claim.app) return null;
-    const socketId = session.state.socketId;
+    if (!session) return null;
     const live = this.host.logs.of(socketId);
     const eventLog =
       live?.log ?? new EventLog(this.host.limits, { next: session.next, events: store.events(session.pid) });
     const missed = session.lossy ? [...eventLog.events] : eventLog.since(claim.offset);
     if (missed === null) {
-      this.host.log.line("session-not-resumed", { socket: socketId, reason: "events lost" });
-      await this.#endKept(session);
+      this.host.log.line("session-not-resumed", { socket: socketId, reason: "unknown offset" });
       return null;
     }
-    const superseded = this.host.isHeld(socketId) ? socketId : null;
+    // The old socket is closed here from now on: deliveries pass it by (the caller closes it).
+    const superseded = this.host.held.tagHolding(socketId) ?? null;
+    if (superseded !== null) this.host.held.closeHere(superseded);
     this.host.logs.take(socketId);
+    const handed: HandedSession = {
+      state: session.state,
+      next: eventLog.next,
+      missed: missed.map((event) => event.frame),
+      events: [...eventLog.events],
+    };
     if (newHome !== null) {
       store.delete(session.pid);
       const born = pidHome(session.pid) === this.host.self;
@@ -212,12 +297,23 @@ export class SessionKeeper {
         movedTo: newHome,
         expiresAt: Date.now() + (born ? BIRTHPLACE_MEMORY_MS : this.host.window),
       });
-      await this.host.alarms.wakeBy(Date.now() + this.host.window);
+      void this.host.alarms
+        .wakeBy(Date.now() + this.host.window)
+        .catch((error) => console.error(`[${this.host.log.name()}] setting the alarm failed:`, error));
     }
-    return {
-      handed: { state: session.state, next: eventLog.next, missed: missed.map((event) => event.frame) },
-      superseded,
-    };
+    return { handed, superseded };
+  }
+
+  /**
+   * Whether a claim of a session whose socket here is still open comes from
+   * its owner: it presents the session's token, or the old socket does not
+   * answer a ping (its client's network changed before the server noticed).
+   * A leaked pid alone never takes over a socket whose client is there.
+   */
+  async #ownsLiveSession(claim: Claim, session: StoredSession): Promise<boolean> {
+    const binding = { app: session.state.app as string, connection: session.state.socketId };
+    if (claim.session !== undefined && (await this.host.verifySession(claim.session, binding))) return true;
+    return !(await this.host.probe.answers(session.state.socketId, this.host.probeMs));
   }
 
   /** Where the session of `socketId` went, if it moved away from here. */
@@ -241,7 +337,7 @@ export class SessionKeeper {
     const store = this.host.store();
     let next: number | null = null;
     for (const session of store.all()) {
-      if (this.host.isHeld(session.state.socketId)) continue;
+      if (this.host.held.isHeld(session.state.socketId)) continue;
       let { expiresAt } = session;
       if (expiresAt === null) {
         expiresAt = now + this.host.window;
@@ -268,6 +364,11 @@ export class SessionKeeper {
    */
   takeEnded(): ConnectionState[] {
     return this.#ended.splice(0);
+  }
+
+  /** Whether this object keeps no session, dropped or moved: nothing of recovery is left to store. */
+  isEmpty(): boolean {
+    return this.host.store().isEmpty();
   }
 
   /** A kept session ends: forgotten here and where it was born; its rooms let it go at the next sweep. */

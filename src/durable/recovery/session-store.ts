@@ -13,9 +13,14 @@ export interface StoredSession {
   expiresAt: number | null;
   /** Events were lost (a restart): a resume gets all that is kept, whatever its offset. */
   lossy: boolean;
-  /** Events kept since the drop, and their size: what the missed-event bounds count. */
-  missedCount: number;
-  missedBytes: number;
+  /**
+   * While dropped: the events kept for it (the last it was sent before the
+   * drop, and those it missed since), and their size, which the session's
+   * one budget and the object's bounds count. (Stored as missed_count and
+   * missed_bytes: the columns of an earlier release, which counted only the missed.)
+   */
+  keptCount: number;
+  keptBytes: number;
 }
 
 /** A session that moved to another object: deliveries for its socket go there until it expires. */
@@ -39,8 +44,8 @@ export function storedSession(
     detachedAt: dropped?.at ?? null,
     expiresAt: dropped?.until ?? null,
     lossy: false,
-    missedCount: 0,
-    missedBytes: 0,
+    keptCount: 0,
+    keptBytes: 0,
   };
 }
 
@@ -71,8 +76,8 @@ export class SessionStore {
       session.detachedAt,
       session.expiresAt,
       session.lossy ? 1 : 0,
-      session.missedCount,
-      session.missedBytes,
+      session.keptCount,
+      session.keptBytes,
     );
   }
 
@@ -81,6 +86,30 @@ export class SessionStore {
     this.#create();
     this.sql.exec("DELETE FROM recovery_event WHERE pid = ?", pid);
     for (const event of events) this.addEvent(pid, event);
+  }
+
+  /** A connected session's log as it is now: the offset its next event gets, and the events it keeps. */
+  saveLog(pid: string, next: number, events: readonly LoggedEvent[]): void {
+    if (!this.#exists()) return;
+    const updated = this.sql.exec("UPDATE recovery_session SET next = ? WHERE pid = ?", next, pid).rowsWritten;
+    if (updated > 0) this.saveEvents(pid, events);
+  }
+
+  /** The dropped sessions kept here, and the bytes of their events: what the object's bounds count. */
+  keptTotals(): { sessions: number; bytes: number } {
+    const [row] = this.#rows(
+      "SELECT COUNT(*) AS sessions, COALESCE(SUM(missed_bytes), 0) AS bytes FROM recovery_session WHERE expires_at IS NOT NULL",
+    );
+    return { sessions: (row?.sessions as number) ?? 0, bytes: (row?.bytes as number) ?? 0 };
+  }
+
+  /** Whether no session, kept or moved, is left. */
+  isEmpty(): boolean {
+    if (!this.#exists()) return true;
+    const [row] = this.sql
+      .exec("SELECT (SELECT COUNT(*) FROM recovery_session) + (SELECT COUNT(*) FROM recovery_moved) AS n")
+      .toArray();
+    return row?.n === 0;
   }
 
   addEvent(pid: string, event: LoggedEvent): void {
@@ -189,8 +218,8 @@ function toSession(row: Record<string, SqlStorageValue>): StoredSession {
     detachedAt: (row.detached_at as number | null) ?? null,
     expiresAt: (row.expires_at as number | null) ?? null,
     lossy: row.lossy === 1,
-    missedCount: row.missed_count as number,
-    missedBytes: row.missed_bytes as number,
+    keptCount: row.missed_count as number,
+    keptBytes: row.missed_bytes as number,
   };
 }
 

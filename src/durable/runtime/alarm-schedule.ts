@@ -17,7 +17,7 @@ export class AlarmSchedule {
   #at: number | null | undefined;
   #reading: Promise<void> | undefined;
 
-  constructor(private readonly storage: Pick<DurableObjectStorage, "getAlarm" | "setAlarm">) {}
+  constructor(private readonly storage: Pick<DurableObjectStorage, "getAlarm" | "setAlarm" | "deleteAlarm">) {}
 
   /**
    * Makes sure an alarm fires no later than `at`. `unconfirmed`: what the
@@ -46,6 +46,12 @@ export class AlarmSchedule {
   async set(at: number, unconfirmed = false): Promise<void> {
     this.#at = at;
     await this.storage.setAlarm(at, { allowUnconfirmed: unconfirmed });
+  }
+
+  /** No wake is needed any more: the alarm is deleted. */
+  async clear(): Promise<void> {
+    this.#at = null;
+    await this.storage.deleteAlarm();
   }
 
   /** The alarm is running: it is no longer scheduled. */

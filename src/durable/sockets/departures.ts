@@ -2,7 +2,7 @@ import type { VerifiedSessions } from "../../auth/verified-sessions";
 import type { ConnectionState } from "../../signaling/connection-state";
 import type { RoomGateway } from "../../signaling/room-requests";
 import type { Peer } from "../../signaling/room-store";
-import { CLOSE_MESSAGE_TOO_BIG, CLOSE_NORMAL, CLOSE_POLICY_VIOLATION } from "../../socket/connection";
+import { CLOSE_MESSAGE_TOO_BIG, CLOSE_NORMAL, CLOSE_POLICY_VIOLATION, CLOSE_SLOT_TAKEN } from "../../socket/connection";
 import type { SessionKeeper } from "../recovery/session-keeper";
 import type { Log } from "../runtime/log";
 import type { FloodGuard } from "./flood-guard";
@@ -11,10 +11,14 @@ import { closeQuietly } from "./quiet-socket";
 
 /**
  * Closes that end a recoverable session instead of keeping it: a goodbye
- * (1000), and the server's own closes for floods (1008) and oversized frames
- * (1009), which a reconnect would only repeat.
+ * (1000), and the server's own closes for floods (1008), oversized frames
+ * (1009), which a reconnect would only repeat, and a socket in no room
+ * giving way in a full object (4001), which has nothing to keep.
  */
-const ENDS_SESSION = new Set([CLOSE_NORMAL, CLOSE_POLICY_VIOLATION, CLOSE_MESSAGE_TOO_BIG]);
+const ENDS_SESSION = new Set([CLOSE_NORMAL, CLOSE_POLICY_VIOLATION, CLOSE_MESSAGE_TOO_BIG, CLOSE_SLOT_TAKEN]);
+
+/** The close reason of a socket whose session a reconnect took over (code 1000). */
+export const SUPERSEDED = "session resumed on a new connection";
 
 /** What departures need from the object they happen in. */
 export interface DepartureHost {
@@ -71,16 +75,20 @@ export class Departures {
     held.forgetState(tag);
   }
 
-  /** Its client is back on another socket: close this one without letting the session go. */
-  supersede(socketId: string): void {
+  /**
+   * Its client is back on another socket: close the socket tagged `tag`
+   * without letting the session go. The hand-over already marked it closed
+   * here, so nothing was sent to it since.
+   */
+  supersede(tag: string): void {
     const { held } = this.host;
-    const ws = held.byId(socketId);
-    const tag = ws ? held.tagOf(ws) : undefined;
-    if (!ws || !tag) return;
+    const ws = held.byTag(tag);
+    if (!ws) return;
+    const state = held.state(ws, tag);
     held.closeHere(tag);
+    this.#closed(tag, state, CLOSE_NORMAL, SUPERSEDED, { sessionGoesOn: true });
     held.forgetState(tag);
-    held.forgetPeer(socketId);
-    closeQuietly(ws, CLOSE_NORMAL, "session resumed on a new connection");
+    closeQuietly(ws, CLOSE_NORMAL, SUPERSEDED);
   }
 
   /** The connection leaves every room it is in and withdraws every request it made. */
@@ -112,9 +120,14 @@ export class Departures {
   async rehome(state: ConnectionState): Promise<void> {
     if (!state.app) return;
     for (const room of new Set([...state.rooms, ...state.requested])) {
-      const reply = await this.host.gateway.request({ app: state.app, room }, this.#actor(state), { kind: "rehome" });
-      if (!reply.outcome.ok)
-        console.warn(`[${this.host.log.name()}] rehoming in a room failed: ${reply.outcome.error.code}`);
+      try {
+        const reply = await this.host.gateway.request({ app: state.app, room }, this.#actor(state), { kind: "rehome" });
+        if (!reply.outcome.ok)
+          console.warn(`[${this.host.log.name()}] rehoming in a room failed: ${reply.outcome.error.code}`);
+      } catch (error) {
+        // The other rooms are still told; this one reaches the session through its old object until then.
+        console.error(`[${this.host.log.name()}] rehoming in a room failed:`, error);
+      }
     }
   }
 
@@ -122,12 +135,24 @@ export class Departures {
     return { id: state.socketId, home: this.host.self, peerinfo: state.peerinfo };
   }
 
-  /** Forgets what memory held for the socket, and logs its close: once per socket. */
-  #closed(tag: string, state: ConnectionState | null, code: number, reason: string): void {
+  /**
+   * Forgets what memory held for the socket, and logs its close: once per
+   * socket. `sessionGoesOn`: its peer lives on in another socket (a taken
+   * over session), whose id and verified tokens stay.
+   */
+  #closed(
+    tag: string,
+    state: ConnectionState | null,
+    code: number,
+    reason: string,
+    { sessionGoesOn = false } = {},
+  ): void {
     const unlogged = this.host.guard.forget(tag);
     const socket = state?.socketId ?? tag;
-    this.host.sessions.forget(socket);
-    this.host.held.forgetPeer(socket);
+    if (!sessionGoesOn) {
+      this.host.sessions.forget(socket);
+      this.host.held.forgetPeer(socket);
+    }
     const fields: Record<string, unknown> = { object: this.host.log.name(), socket, code, reason };
     if (state) fields.seconds = Math.round((Date.now() - state.openedAt) / 1000);
     if (unlogged > 0) fields.unloggedRefusals = unlogged;

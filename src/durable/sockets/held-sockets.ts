@@ -91,14 +91,35 @@ export class HeldSockets {
     return after;
   }
 
-  /** Sends a frame to a socket: an event to a recoverable session gets its offset and is logged. */
+  /**
+   * Sends a frame to a socket: an event to a recoverable session gets its
+   * offset and is logged. False when it is lost: the socket is closed and
+   * the frame is not in a session's log.
+   */
   send(ws: WebSocket, state: ConnectionState, frame: string): boolean {
-    return sendQuietly(ws, state.recovery ? this.sessions.record(state.socketId, frame) : frame);
+    if (!state.recovery) return sendQuietly(ws, frame);
+    const logged = this.sessions.record(state.socketId, frame);
+    // An event in a recoverable session's log is not lost when its socket just died: the close (on
+    // its way) keeps the session, and the reconnect gets the event. Counted as undelivered, it made
+    // the room let a peer go whose drop it had not seen yet.
+    return sendQuietly(ws, logged) || logged !== frame;
   }
 
-  /** A recovered session's id is held by the socket tagged `tag`. */
+  /** A recovered session's id is held by the socket tagged `tag` from now on. */
   adopt(socketId: string, tag: string): void {
     this.#adoptedMap().set(socketId, tag);
+    this.#open.delete(socketId);
+  }
+
+  /** The tag of the socket holding peer `socketId` here, if one does. */
+  tagHolding(socketId: string): string | undefined {
+    const ws = this.byId(socketId);
+    return ws ? this.tagOf(ws) : undefined;
+  }
+
+  /** The socket accepted under `tag`, if it is still held. */
+  byTag(tag: string): WebSocket | undefined {
+    return this.ctx.getWebSockets(tag)[0];
   }
 
   /** Whether this object closed the socket tagged `tag` itself. */

@@ -150,13 +150,14 @@ export class SocketFrames {
       },
       newPid: () => keeper.newPid(),
       resume: async (claim) => {
-        const resumed = await keeper.resume(claim);
+        // The socket takes the session's id and state inside resume, with no wait after.
+        const resumed = await keeper.resume(claim, { ws, tag });
         if (!resumed) return null;
         const { state, missed } = resumed.handed;
         // Its old socket here is closed without letting the session go; another object closes its own.
         if (resumed.superseded) departures.supersede(resumed.superseded);
-        // Its rooms send its events here from now on.
-        if (resumed.remote) await departures.rehome(state);
+        // Its rooms send its events here from now on; after this answer and what it missed are sent.
+        if (resumed.remote) void this.host.queues.run(tag, () => departures.rehome(state));
         return { state, missed };
       },
     };

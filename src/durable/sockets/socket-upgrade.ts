@@ -1,6 +1,7 @@
 import type { SocketConfig } from "../../config";
 import { encodeOpenPacket } from "../../protocol/engine-io";
-import { newConnection } from "../../signaling/connection-state";
+import { type ConnectionState, newConnection } from "../../signaling/connection-state";
+import { CLOSE_SLOT_TAKEN } from "../../socket/connection";
 import { randomId } from "../../socket/ids";
 import { placementFromQuery } from "../../socket/placement";
 import { wantsRecovery } from "../../socket/recovery";
@@ -15,20 +16,36 @@ export interface UpgradeHost {
   alarms: AlarmSchedule;
   config: SocketConfig;
   log: Log;
+  /** Closes a socket from the server side, in its turn with its frames. */
+  drop(ws: WebSocket, tag: string, code: number, reason: string): Promise<void>;
 }
+
+/** The close reason of a socket whose slot a newcomer took. */
+export const SLOT_TAKEN = "the room is full: a socket in no room gives way";
 
 /**
  * Accepts a WebSocket upgrade that the worker has already checked and
  * placed in this object (src/http/socket-route.ts): a new connection, its
- * Engine.IO open packet, and an alarm by its auth deadline. Refused with 503
- * when the object holds its maximum of sockets.
+ * Engine.IO open packet, and an alarm by its auth deadline.
+ *
+ * An object holds at most `maxSocketsPerObject` sockets. When it is full,
+ * the newcomer takes the slot of the longest-connected socket that is in no
+ * room and asks to join none (it is closed 4001): strangers holding only the
+ * app token, which every client app ships, must not keep a room's members
+ * and candidates from coming back. Only when every socket is a member or
+ * candidate is the newcomer refused, with 503.
  */
 export function acceptSocket(request: Request, host: UpgradeHost): Response {
   const { config, held } = host;
   const url = new URL(request.url);
   const placement = placementFromQuery(url);
   if (!placement.ok) return Response.json(placement.error, { status: 400 });
-  if (held.all().length >= config.maxSocketsPerObject) {
+  const sockets = held.all();
+  const giving = sockets.length >= config.maxSocketsPerObject ? longestStranger(held, sockets) : null;
+  if (giving) {
+    host.log.line("socket-evicted", { object: host.log.name(), socket: giving.state.socketId });
+    void host.drop(giving.ws, giving.tag, CLOSE_SLOT_TAKEN, SLOT_TAKEN);
+  } else if (sockets.length >= config.maxSocketsPerObject) {
     host.log.line("socket-refused", { object: host.log.name(), reason: "ERR_TOO_MANY_SOCKETS" });
     return Response.json(
       {
@@ -47,7 +64,8 @@ export function acceptSocket(request: Request, host: UpgradeHost): Response {
     engineId: randomId(),
     socketId: randomId(),
     openedAt: now,
-    app: placement.placement.app,
+    // A room placement's app was proven by its token at the worker; an own object's is proven later.
+    app: placement.placement.kind === "room" ? placement.placement.app : null,
   });
   if (wantsRecovery(url)) state.recovery = true;
   // The tag finds the socket when a room delivers an event to it.
@@ -76,4 +94,17 @@ export function acceptSocket(request: Request, host: UpgradeHost): Response {
       .catch((error) => console.error(`[${host.log.name()}] setting the alarm failed:`, error)),
   );
   return new Response(null, { status: 101, webSocket: client });
+}
+
+/** The socket in no room and asking to join none that has been here longest, if any. */
+function longestStranger(held: HeldSockets, sockets: WebSocket[]) {
+  let found: { ws: WebSocket; tag: string; state: ConnectionState } | null = null;
+  for (const ws of sockets) {
+    const tag = held.tagOf(ws);
+    const state = tag ? held.state(ws, tag) : null;
+    if (!tag || !state || held.closedHere(tag)) continue;
+    if (state.rooms.length > 0 || state.requested.length > 0) continue;
+    if (!found || state.openedAt < found.state.openedAt) found = { ws, tag, state };
+  }
+  return found;
 }

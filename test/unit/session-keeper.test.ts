@@ -1,0 +1,242 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { ObjectRpc } from "../../src/durable/mesh/object-rpc";
+import { type KeeperHost, SessionKeeper } from "../../src/durable/recovery/session-keeper";
+import { QUIET_BEFORE_WRITE_MS, SessionLogs } from "../../src/durable/recovery/session-logs";
+import type { SessionStore } from "../../src/durable/recovery/session-store";
+import { Log } from "../../src/durable/runtime/log";
+import { type ConnectionState, newConnection } from "../../src/signaling/connection-state";
+import { MemorySessionStore } from "../support/memory-session-store";
+
+const SELF = "a".repeat(64);
+const PID = `${SELF}.${"P".repeat(20)}`;
+const limits = { maxEvents: 8, maxBytes: 10_000 };
+
+function session(overrides: Partial<ConnectionState> = {}): ConnectionState {
+  return {
+    ...newConnection({ engineId: "e1", socketId: "alice", openedAt: 0, app: "demo" }),
+    connected: true,
+    authenticated: true,
+    rooms: ["lobby"],
+    recovery: true,
+    pid: PID,
+    ...overrides,
+  };
+}
+
+/** A frame the size of `n` characters, to fill a budget. */
+const event = (n: number, size = 20) => `42["ice-candidate",{"n":${n},"pad":"${"x".repeat(size)}"}]`;
+
+/**
+ * A keeper over an in-memory store, with the sockets held here (`held`: socket
+ * id -> tag), a probe that answers as `answers` says, and session tokens
+ * valid when they equal "good-token".
+ */
+function keeperWith(options: { held?: Map<string, string>; answers?: boolean; maxSessions?: number } = {}) {
+  const store = new MemorySessionStore();
+  const storeFn = () => store as unknown as SessionStore;
+  const logs = new SessionLogs(storeFn, limits);
+  const held = options.held ?? new Map<string, string>();
+  const closedHere: string[] = [];
+  const adopted: Array<[string, string]> = [];
+  const updated: ConnectionState[] = [];
+  const probes: string[] = [];
+  const wakes: number[] = [];
+  const lines: Array<Record<string, unknown>> = [];
+  const log = new (class extends Log {
+    override line(what: string, fields: Record<string, unknown>) {
+      lines.push({ log: what, ...fields });
+    }
+  })(undefined, () => "test");
+  const host: KeeperHost = {
+    self: SELF,
+    store: storeFn,
+    logs,
+    window: 30_000,
+    limits,
+    objectBounds: { maxSessions: options.maxSessions ?? 64, maxBytes: 1_000_000 },
+    held: {
+      isHeld: (socketId) => held.has(socketId),
+      tagHolding: (socketId) => held.get(socketId),
+      closeHere: (tag) => void closedHere.push(tag),
+      update: (_ws, _tag, change) => {
+        const next = change(newConnection({ engineId: "e2", socketId: "fresh", openedAt: 1, app: null }));
+        updated.push(next);
+        return next;
+      },
+      adopt: (socketId, tag) => {
+        adopted.push([socketId, tag]);
+        held.set(socketId, tag);
+      },
+    },
+    probe: {
+      answers: async (socketId) => {
+        probes.push(socketId);
+        return options.answers ?? true;
+      },
+    },
+    probeMs: 10,
+    verifySession: async (token) => token === "good-token",
+    stubs: {
+      get: (): Pick<ObjectRpc, "claimSession" | "sessionEnded"> => ({
+        claimSession: async () => null,
+        sessionEnded: async () => {},
+      }),
+    },
+    alarms: { wakeBy: async (at) => void wakes.push(at) },
+    log,
+  };
+  const keeper = new SessionKeeper(host);
+  return { keeper, logs, store, held, closedHere, adopted, updated, probes, wakes, lines };
+}
+
+/** A connected session of alice that was sent `count` events, then dropped. */
+async function droppedAfter(object: ReturnType<typeof keeperWith>, count: number, size = 20) {
+  const state = session();
+  object.logs.changed(null, state);
+  for (let n = 1; n <= count; n++) object.logs.record("alice", event(n, size));
+  expect(await object.keeper.detach(state, Date.now())).toBe(true);
+  return state;
+}
+
+describe("the session logs of connected sessions", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("store nothing for a socket that has not proven its app, and start storing once it has", () => {
+    const object = keeperWith();
+    object.logs.changed(null, session({ app: null }));
+    expect(object.store.sessions.size).toBe(0);
+    expect(object.logs.record("alice", event(1))).toMatch(/,"1"\]$/);
+    object.logs.changed(session({ app: null }), session());
+    expect(object.store.byPid(PID)?.state.app).toBe("demo");
+  });
+
+  it("write a session's log once it is quiet, so a fresh instance (after hibernation) reads it back", () => {
+    const object = keeperWith();
+    object.logs.changed(null, session());
+    object.logs.record("alice", event(1));
+    vi.advanceTimersByTime(QUIET_BEFORE_WRITE_MS / 2);
+    object.logs.record("alice", event(2));
+    vi.advanceTimersByTime(QUIET_BEFORE_WRITE_MS / 2);
+    // Events still flow: nothing written yet.
+    expect(object.store.writes.filter((w) => w === "saveLog")).toEqual([]);
+    vi.advanceTimersByTime(QUIET_BEFORE_WRITE_MS);
+    expect(object.store.writes.filter((w) => w === "saveLog")).toEqual(["saveLog"]);
+
+    // A fresh instance over the same storage goes on with offset 3.
+    const fresh = new SessionLogs(() => object.store as unknown as SessionStore, limits);
+    expect(fresh.record("alice", event(3))).toMatch(/,"3"\]$/);
+    expect(
+      fresh
+        .of("alice")
+        ?.log.since("1")
+        ?.map((e) => e.offset),
+    ).toEqual([2, 3]);
+  });
+});
+
+describe("a dropped session kept by the keeper", () => {
+  it("keeps the newest events sent before the drop in half its budget, after hibernation too", async () => {
+    vi.useFakeTimers();
+    const object = keeperWith();
+    const state = session();
+    object.logs.changed(null, state);
+    for (let n = 1; n <= 6; n++) object.logs.record("alice", event(n));
+    vi.advanceTimersByTime(QUIET_BEFORE_WRITE_MS + 1);
+    vi.useRealTimers();
+    // The object hibernated: a new keeper and new logs over the same storage see the drop.
+    const fresh = keeperWith();
+    for (const [pid, s] of object.store.sessions) fresh.store.sessions.set(pid, s);
+    for (const [pid, e] of object.store.eventsByPid) fresh.store.eventsByPid.set(pid, e);
+    expect(await fresh.keeper.detach(state, 1_000)).toBe(true);
+    expect(fresh.store.events(PID).map((e) => e.offset)).toEqual([3, 4, 5, 6]);
+    expect(fresh.store.byPid(PID)).toMatchObject({ keptCount: 4, expiresAt: 31_000, next: 7 });
+    expect(fresh.lines.map((l) => l.log)).toEqual(["session-kept"]);
+  });
+
+  it("ends, and hands to the alarm, a session whose kept events pass its one budget", async () => {
+    const object = keeperWith();
+    const state = await droppedAfter(object, 4);
+    for (let n = 5; n <= 8; n++) expect(await object.keeper.keep("alice", event(n))).toBe(true);
+    // Four from before the drop and four missed fill the budget of eight.
+    expect(await object.keeper.keep("alice", event(9))).toBe(false);
+    expect(object.store.byPid(PID)).toBeNull();
+    expect(object.keeper.takeEnded()).toEqual([state]);
+    expect(object.keeper.takeEnded()).toEqual([]);
+    expect(object.lines.map((l) => l.log)).toContain("session-overflowed");
+  });
+
+  it("is not kept past the object's bound of sessions", async () => {
+    const object = keeperWith({ maxSessions: 1 });
+    await droppedAfter(object, 1);
+    const bob = session({ socketId: "bob", pid: `${SELF}.${"Q".repeat(20)}` });
+    object.logs.changed(null, bob);
+    expect(await object.keeper.detach(bob, Date.now())).toBe(false);
+    expect(object.lines.at(-1)).toMatchObject({ log: "session-not-kept", reason: "object full" });
+  });
+});
+
+describe("a claim of a session", () => {
+  const socket = { ws: {} as WebSocket, tag: "fresh" };
+
+  it("gives a dropped session back with what it missed, and the socket takes it before resume returns", async () => {
+    const object = keeperWith();
+    await droppedAfter(object, 3);
+    await object.keeper.keep("alice", event(4));
+    const resumed = await object.keeper.resume({ pid: PID, offset: "2", app: "demo" }, socket);
+    expect(resumed?.handed.missed.map((f) => JSON.parse(f.slice(2)).at(-1))).toEqual(["3", "4"]);
+    expect(object.adopted).toEqual([["alice", "fresh"]]);
+    expect(object.updated[0]).toMatchObject({ socketId: "alice", engineId: "e2", rooms: ["lobby"] });
+    // Its log goes on from everything it kept: the offsets just replayed are honoured at the next drop.
+    expect(
+      object.logs
+        .of("alice")
+        ?.log.since("3")
+        ?.map((e) => e.offset),
+    ).toEqual([4]);
+  });
+
+  it("leaves the session as it was when the app or the offset is wrong", async () => {
+    const object = keeperWith();
+    await droppedAfter(object, 2);
+    expect(await object.keeper.resume({ pid: PID, offset: "1", app: "other" }, socket)).toBeNull();
+    expect(await object.keeper.resume({ pid: PID, offset: "99", app: "demo" }, socket)).toBeNull();
+    expect(object.store.byPid(PID)?.expiresAt).toBeGreaterThan(Date.now());
+    expect(object.keeper.takeEnded()).toEqual([]);
+    expect(await object.keeper.resume({ pid: PID, offset: "2", app: "demo" }, socket)).not.toBeNull();
+  });
+
+  it("does not take a connected session from a client that answers pings, unless it shows the session token", async () => {
+    const object = keeperWith({ held: new Map([["alice", "alice"]]), answers: true });
+    object.logs.changed(null, session());
+    object.logs.record("alice", event(1));
+    expect(await object.keeper.resume({ pid: PID, offset: "1", app: "demo" }, socket)).toBeNull();
+    expect(await object.keeper.resume({ pid: PID, offset: "1", app: "demo", session: "bad" }, socket)).toBeNull();
+    expect(object.probes).toEqual(["alice", "alice"]);
+    expect(object.closedHere).toEqual([]);
+    const taken = await object.keeper.resume({ pid: PID, offset: "1", app: "demo", session: "good-token" }, socket);
+    expect(taken?.superseded).toBe("alice");
+    expect(object.closedHere).toEqual(["alice"]);
+    expect(object.probes).toHaveLength(2);
+  });
+
+  it("takes a connected session whose old socket is silent (its network changed)", async () => {
+    const object = keeperWith({ held: new Map([["alice", "alice"]]), answers: false });
+    object.logs.changed(null, session());
+    const taken = await object.keeper.resume({ pid: PID, offset: undefined, app: "demo" }, socket);
+    expect(taken?.superseded).toBe("alice");
+  });
+
+  it("meets claims of one pid one at a time: the second finds it taken", async () => {
+    const object = keeperWith();
+    await droppedAfter(object, 1);
+    // The first claim's socket holds the session once it is adopted; the probe then finds its client there.
+    const [first, second] = await Promise.all([
+      object.keeper.resume({ pid: PID, offset: "1", app: "demo" }, socket),
+      object.keeper.resume({ pid: PID, offset: "1", app: "demo" }, { ws: {} as WebSocket, tag: "other" }),
+    ]);
+    expect(first).not.toBeNull();
+    expect(second).toBeNull();
+    expect(object.adopted).toEqual([["alice", "fresh"]]);
+  });
+});

@@ -86,7 +86,7 @@ export function buildObjectJobs(ctx: DurableObjectState, env: Env, config: Socke
     alarms,
     log,
   });
-  const delivery = new LocalDelivery({ held, keeper, rosters, stubs, log });
+  const delivery = new LocalDelivery({ held, keeper, queues, rosters, stubs, log });
   const room = new RoomAuthority({
     self,
     stubs,

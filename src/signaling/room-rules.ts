@@ -17,8 +17,13 @@ export type RoomAction =
   | { kind: "leave"; payload: Json }
   /** The peer's socket is gone: leave, or withdraw a pending request, telling nobody but the room. */
   | { kind: "drop" }
-  /** The peer's session was recovered in another object: events for it go there now. Tells nobody. */
-  | { kind: "rehome" }
+  /**
+   * The peer's session was recovered, maybe in another object: events for it
+   * go there now. `notices`: candidates whose join requests it was not told
+   * of while its connection was down (they stayed in the room): told now,
+   * if it still owns the room and they still wait. Tells nobody else.
+   */
+  | { kind: "rehome"; notices?: string[] }
   | { kind: "relay"; what: RelayKind; to: string; body: Json; payload: Json };
 
 /** How a peer's relation to a room changed; its socket's host keeps the list, to clean up on disconnect. */
@@ -78,7 +83,7 @@ export function applyRoomAction(context: RoomContext, actor: Peer, action: RoomA
     case "drop":
       return rules.leave(true);
     case "rehome":
-      return rules.rehome();
+      return rules.rehome(action.notices ?? []);
     case "relay":
       return rules.relay(action.what, action.to, action.body, action.payload);
   }
@@ -271,10 +276,17 @@ class Rules {
     return result;
   }
 
-  rehome(): RoomResult {
+  rehome(notices: string[]): RoomResult {
     const data = { room: this.#name };
     if (!this.room.rehome(this.actor.id, this.actor.home)) return this.#refuse("signaling-error", "ERR_NOT_MEMBER");
-    return { outcome: success(data), reply: [], deliveries: [] };
+    const owner = this.room.owner() === this.actor.id ? (this.room.member(this.actor.id) as Member) : null;
+    const deliveries: Delivery[] = [];
+    for (const id of owner ? notices : []) {
+      const candidate = this.room.candidate(id);
+      if (candidate)
+        deliveries.push({ to: owner as Member, event: "room-join-request", data: this.#joinRequestNotice(candidate) });
+    }
+    return { outcome: success(data), reply: [], deliveries };
   }
 
   relay(what: RelayKind, to: string, body: Json, payload: Json): RoomResult {

@@ -68,6 +68,8 @@ describe("recovery that survives a quiet minute, a leaked id and a crowd", () =>
   }, async () => {
     const { server, appToken } = await start({ LOG_WAKES: "true" });
     const bob = await peer(server, appToken, "bob", { recovery: false });
+    const bobDisconnects: string[] = [];
+    bob.socket.on("disconnect", (reason) => bobDisconnects.push(reason));
     const named = await peer(server, appToken, "named", { room: "quiet" });
     const seed = await peer(server, appToken, "seed");
     await setUpRoom("quiet", bob, named, seed);
@@ -88,11 +90,12 @@ describe("recovery that survives a quiet minute, a leaked id and a crowd", () =>
             to: alice.id,
             ice_candidate: candidate(n),
           });
-          expect(ack, `round ${round}, to ${alice === named ? "named" : "seed"}: ${JSON.stringify(ack)}`).toMatchObject(
-            {
-              ok: true,
-            },
-          );
+          const lines = server
+            .output()
+            .split("\n")
+            .filter((line) => /"log":"(socket-close|session-[a-z-]+|peer-gone|socket-evicted)"/.test(line));
+          const context = `round ${round}, to ${alice === named ? "named" : "seed"}: ${JSON.stringify(ack)}; bob disconnects: ${bobDisconnects}; ${lines.join("\n")}`;
+          expect(ack, context).toMatchObject({ ok: true });
         }
       }
       await Promise.all(back);
@@ -252,6 +255,57 @@ describe("recovery that survives a quiet minute, a leaked id and a crowd", () =>
     expect(await bob.next("room-user-leave", undefined, 5_000)).toMatchObject({ peer_id: second.id });
     expect(bob.pending().filter(([event]) => event === "room-user-leave")).toEqual([]);
   });
+
+  it.each([
+    ["a socket that named its room", true],
+    ["a seed-style socket", false],
+  ])(
+    "keeps join requests in the room while %s that owns it is away, and tells it when it is back",
+    {
+      timeout: 60_000,
+    },
+    async (_label, named) => {
+      // A budget of 4 KB: three requests with 2 KB of peerinfo each would have ended the owner's session.
+      const { server, appToken } = await start({ RECOVERY_MAX_BYTES: "4096" });
+      const room = `notices-${named}`;
+      const owner = await peer(server, appToken, "owner", named ? { room } : {});
+      expect(await owner.socket.emitWithAck("room-create-request", { auth: owner.session, room })).toMatchObject({
+        ok: true,
+      });
+      owner.socket.io.reconnection(false);
+      dropTcp(owner.socket);
+      await sleep(300);
+      const candidates = await Promise.all(
+        [1, 2, 3].map((n) =>
+          connectPeer({ url: server.url, appToken, peerinfo: { name: `c${n}`, bio: "x".repeat(2_000) } }),
+        ),
+      );
+      peers.push(...candidates);
+      for (const candidateOf of candidates) {
+        expect(
+          await candidateOf.socket.emitWithAck("room-join-request", { auth: candidateOf.session, room }),
+        ).toMatchObject({ ok: true });
+      }
+      const back = reconnected(owner);
+      owner.socket.io.reconnection(true);
+      owner.socket.connect();
+      await back;
+      expect([owner.socket.id, owner.socket.recovered]).toEqual([owner.id, true]);
+      for (const candidateOf of candidates) {
+        expect(await owner.next("room-join-request", (d) => d.peer_id === candidateOf.id)).toMatchObject({ room });
+      }
+      // Each once, and they can be answered.
+      await sleep(300);
+      expect(owner.pending().filter(([event]) => event === "room-join-request")).toEqual([]);
+      const accepted = await owner.socket.emitWithAck("room-join-accept", {
+        auth: owner.session,
+        room,
+        peer_id: candidates[0]?.id as string,
+      });
+      expect(accepted).toMatchObject({ ok: true });
+      await candidates[0]?.next("room-join-accept");
+    },
+  );
 
   it("stores no session for a recoverable socket that never proves its app", { timeout: 30_000 }, async () => {
     const { server } = await start();

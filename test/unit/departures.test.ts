@@ -1,11 +1,11 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { Log } from "../../src/durable/runtime/log";
 import { Departures } from "../../src/durable/sockets/departures";
 import { HeldSockets } from "../../src/durable/sockets/held-sockets";
 import type { ConnectionState } from "../../src/signaling/connection-state";
 import type { RoomReply } from "../../src/signaling/room-requests";
 import type { Peer, RoomRef } from "../../src/signaling/room-store";
 import { connected, FakeRuntime, stubWebSocketGlobal } from "../support/fake-sockets";
+import { LogLines } from "../support/log-lines";
 
 beforeAll(stubWebSocketGlobal);
 afterAll(() => vi.unstubAllGlobals());
@@ -15,14 +15,6 @@ afterEach(() => {
   vi.useRealTimers();
   vi.restoreAllMocks();
 });
-
-/** The log lines an object wrote. */
-class Lines extends Log {
-  readonly lines: Array<Record<string, unknown>> = [];
-  override line(what: string, fields: Record<string, unknown>): void {
-    this.lines.push({ log: what, ...fields });
-  }
-}
 
 const ok: RoomReply = { outcome: { ok: true, data: {} }, reply: [] };
 
@@ -37,7 +29,7 @@ function departuresIn(options: { keeps?: boolean; failing?: string[]; unlogged?:
   const requests: Array<{ room: string; actor: Peer; kind: string }> = [];
   const keeper = { detached: [] as string[], ended: [] as string[] };
   const forgotten = { guard: [] as string[], sessions: [] as string[] };
-  const log = new Lines(undefined, () => "room:demo/lobby");
+  const log = new LogLines(undefined, () => "room:demo/lobby");
   const departures = new Departures({
     self: "here",
     held,

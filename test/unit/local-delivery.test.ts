@@ -3,6 +3,7 @@ import { LocalDelivery } from "../../src/durable/mesh/local-delivery";
 import type { ObjectRpc } from "../../src/durable/mesh/object-rpc";
 import type { Roster, Rosters } from "../../src/durable/mesh/rosters";
 import type { SessionKeeper } from "../../src/durable/recovery/session-keeper";
+import { KeyedQueue } from "../../src/durable/runtime/keyed-queue";
 import { Log } from "../../src/durable/runtime/log";
 import type { HeldSockets } from "../../src/durable/sockets/held-sockets";
 import { type ConnectionState, newConnection } from "../../src/signaling/connection-state";
@@ -17,7 +18,13 @@ function member(socketId: string, rooms: string[], app = "demo"): ConnectionStat
  * An object holding some sockets (their frames recorded), some sessions kept
  * for their clients, and some sessions that moved to other objects.
  */
-function objectHolding(states: ConnectionState[], kept: string[] = [], moved: Record<string, string> = {}) {
+function objectHolding(
+  states: ConnectionState[],
+  kept: string[] = [],
+  moved: Record<string, string> = {},
+  /** A resume under way: when it is met, this state's socket is held here. */
+  arriving?: { state: ConnectionState; met: Promise<void> },
+) {
   const sent: Record<string, string[]> = {};
   const byId = new Map(states.map((state) => [state.socketId, state]));
   const held = {
@@ -48,6 +55,12 @@ function objectHolding(states: ConnectionState[], kept: string[] = [], moved: Re
     keepRelay: (_ref: unknown, id: string, frame: string) => keep(id, frame),
     movedTo: (id: string) => moved[id] ?? null,
     waiting: (id: string) => kept.includes(id),
+    resumesSettled: async () => {
+      if (!arriving) return false;
+      await arriving.met;
+      byId.set(arriving.state.socketId, arriving.state);
+      return true;
+    },
   } as unknown as SessionKeeper;
   const passedOn: Array<{ home: string; kind: string; to: string[] }> = [];
   const stub = (home: string): Pick<ObjectRpc, "deliver" | "relayBatch"> => ({
@@ -64,6 +77,7 @@ function objectHolding(states: ConnectionState[], kept: string[] = [], moved: Re
   const delivery = new LocalDelivery({
     held,
     keeper,
+    queues: new KeyedQueue(),
     rosters: { set: (_ref: unknown, roster: Roster) => void rosters.push(roster) } as unknown as Rosters,
     stubs: { get: stub },
     log: new Log(undefined, () => "test"),
@@ -111,6 +125,26 @@ describe("the receiving end of an object", () => {
     // Both moved sessions live in one other object: one RPC carries them.
     expect(object.passedOn).toEqual([{ home: "o2", kind: "deliver", to: ["m1", "m2"] }]);
     expect(object.rosters).toEqual([roster]);
+  });
+
+  it("gives a session on its way here (a claim under way) its events once the claim is met, not reporting it gone", async () => {
+    let meet: () => void = () => {};
+    const met = new Promise<void>((resolve) => (meet = resolve));
+    const object = objectHolding([], [], {}, { state: member("alice", ["lobby"]), met });
+    const delivered = object.delivery.deliver(ref, [
+      { to: "alice", frame: "join" },
+      { to: "nobody", frame: "x" },
+      { to: "alice", frame: "offer" },
+    ]);
+    const relayed = object.delivery.relay(ref, "alice", "candidate");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(object.sent).toEqual({});
+    meet();
+    expect(await delivered).toEqual(["nobody"]);
+    expect(await relayed).toBe(true);
+    // The room's frames in the room's order; the relay, from another sender, whenever it comes.
+    expect(object.sent.alice?.filter((frame) => frame !== "candidate")).toEqual(["join", "offer"]);
+    expect(object.sent.alice).toContain("candidate");
   });
 
   it("counts as present the sockets held here and the sessions kept here", () => {

@@ -417,3 +417,28 @@ describe("join requests that wait too long", () => {
     expect(roomPeers({ kv, ref }).map((p) => p.id)).toEqual(["owner", "bob", "carol"]);
   });
 });
+
+describe("rehome (a recovered session's socket moved)", () => {
+  it("tells a recovered owner again of the join requests it was not told of, if they still wait", () => {
+    create();
+    requestJoin(bob);
+    requestJoin(carol);
+    answer(owner, carol, false);
+    const moved = { ...owner, home: "home-new" };
+    const result = act(moved, { kind: "rehome", notices: [bob.id, carol.id] });
+    expect(result.outcome.ok).toBe(true);
+    // Carol's request was answered meanwhile: only bob's is told, to the owner's new home.
+    expect(sent(result)).toEqual([
+      ["owner", "room-join-request", expect.objectContaining({ room: "lobby", peer_id: "bob" })],
+    ]);
+    expect(result.deliveries[0]?.to.home).toBe("home-new");
+  });
+
+  it("tells nothing to a member that is not the owner, nor without notices", () => {
+    create();
+    admit(bob);
+    requestJoin(carol);
+    expect(sent(act(bob, { kind: "rehome", notices: [carol.id] }))).toEqual([]);
+    expect(sent(act(owner, { kind: "rehome" }))).toEqual([]);
+  });
+});

@@ -3,8 +3,8 @@ import type { ObjectRpc } from "../../src/durable/mesh/object-rpc";
 import { type KeeperHost, SessionKeeper } from "../../src/durable/recovery/session-keeper";
 import { QUIET_BEFORE_WRITE_MS, SessionLogs } from "../../src/durable/recovery/session-logs";
 import type { SessionStore } from "../../src/durable/recovery/session-store";
-import { Log } from "../../src/durable/runtime/log";
 import { type ConnectionState, newConnection } from "../../src/signaling/connection-state";
+import { LogLines } from "../support/log-lines";
 import { MemorySessionStore } from "../support/memory-session-store";
 
 const SELF = "a".repeat(64);
@@ -41,12 +41,8 @@ function keeperWith(options: { held?: Map<string, string>; answers?: boolean; ma
   const updated: ConnectionState[] = [];
   const probes: string[] = [];
   const wakes: number[] = [];
-  const lines: Array<Record<string, unknown>> = [];
-  const log = new (class extends Log {
-    override line(what: string, fields: Record<string, unknown>) {
-      lines.push({ log: what, ...fields });
-    }
-  })(undefined, () => "test");
+  const log = new LogLines(undefined, () => "test");
+  const lines = log.lines;
   const host: KeeperHost = {
     self: SELF,
     store: storeFn,
@@ -173,6 +169,32 @@ describe("a dropped session kept by the keeper", () => {
     object.logs.changed(null, bob);
     expect(await object.keeper.detach(bob, Date.now())).toBe(false);
     expect(object.lines.at(-1)).toMatchObject({ log: "session-not-kept", reason: "object full" });
+  });
+});
+
+describe("join requests to a dropped owner", () => {
+  const notice = (candidate: string, pad = 4_000) =>
+    `42${JSON.stringify(["room-join-request", { room: "lobby", peer_id: candidate, peerinfo: "x".repeat(pad) }])}`;
+
+  it("stay in the room: the session keeps a short note of each, and its rooms tell it again when it is back", async () => {
+    const object = keeperWith();
+    await droppedAfter(object, 1);
+    // Five notices of 4 KB would pass the 10 KB budget; as notes they do not.
+    for (const candidate of ["c1", "c2", "c3", "c4", "c5"]) {
+      expect(await object.keeper.keep("alice", notice(candidate), "lobby")).toBe(true);
+    }
+    expect(await object.keeper.keep("alice", event(2), "lobby")).toBe(true);
+    expect(object.store.byPid(PID)?.keptBytes).toBeLessThan(1_000);
+    const resumed = await object.keeper.resume(
+      { pid: PID, offset: "1", app: "demo" },
+      { ws: {} as WebSocket, tag: "fresh" },
+    );
+    expect(resumed?.handed.missed).toHaveLength(1);
+    expect(resumed?.handed.owedNotices).toEqual(
+      ["c1", "c2", "c3", "c4", "c5"].map((candidate) => ({ room: "lobby", candidate })),
+    );
+    // The notes are never sent, nor kept in the log it goes on from.
+    expect(resumed?.handed.events.some((e) => e.frame.startsWith("owed-notice:"))).toBe(false);
   });
 });
 

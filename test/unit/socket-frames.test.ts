@@ -3,7 +3,6 @@ import { VerifiedSessions } from "../../src/auth/verified-sessions";
 import { readSocketConfig } from "../../src/config";
 import type { Resumed } from "../../src/durable/recovery/session-keeper";
 import { KeyedQueue } from "../../src/durable/runtime/keyed-queue";
-import { Log } from "../../src/durable/runtime/log";
 import { Departures } from "../../src/durable/sockets/departures";
 import { FloodGuard } from "../../src/durable/sockets/flood-guard";
 import { HeldSockets } from "../../src/durable/sockets/held-sockets";
@@ -16,6 +15,7 @@ import type { RoomAction } from "../../src/signaling/room-rules";
 import { CLOSE_PING_TIMEOUT } from "../../src/socket/heartbeat";
 import type { RateLimit } from "../../src/socket/rate-limit";
 import { connected, FakeRuntime, FakeSocket, stubWebSocketGlobal } from "../support/fake-sockets";
+import { LogLines } from "../support/log-lines";
 
 beforeAll(stubWebSocketGlobal);
 afterAll(() => vi.unstubAllGlobals());
@@ -25,14 +25,6 @@ afterEach(() => {
   vi.useRealTimers();
   vi.restoreAllMocks();
 });
-
-/** The log lines an object wrote. */
-class Lines extends Log {
-  readonly lines: Array<Record<string, unknown>> = [];
-  override line(what: string, fields: Record<string, unknown>): void {
-    this.lines.push({ log: what, ...fields });
-  }
-}
 
 function deferred<T>() {
   let resolve: (value: T) => void = () => {};
@@ -78,7 +70,7 @@ function objectWith(
   });
   const guard = new FloodGuard(() => options.rate ?? { rate: 50, capacity: 200 });
   const sessions = new VerifiedSessions();
-  const log = new Lines(undefined, () => "here");
+  const log = new LogLines(undefined, () => "here");
   const requests: string[] = [];
   const gateway = {
     request: async (ref: { room: string }, _actor: unknown, action: RoomAction) => {
@@ -285,7 +277,11 @@ describe("a CONNECT that resumes a recovered session", () => {
 
   function resuming(remote: boolean, answer?: (action: RoomAction) => Promise<RoomReply>) {
     const object = objectWith({
-      resume: () => ({ handed: { state: session, next: 5, missed, events: [] }, superseded: "old", remote }),
+      resume: () => ({
+        handed: { state: session, next: 5, missed, events: [], owedNotices: [] },
+        superseded: "old",
+        remote,
+      }),
       ...(answer ? { answer } : {}),
     });
     const old = object.accept(session);

@@ -2,15 +2,20 @@ import { applyMembership } from "../../signaling/membership";
 import type { RoomRef } from "../../signaling/room-store";
 import type { SessionKeeper } from "../recovery/session-keeper";
 import type { OutgoingFrame } from "../room/outgoing-frames";
+import type { KeyedQueue } from "../runtime/keyed-queue";
 import type { Log } from "../runtime/log";
 import type { HeldSockets } from "../sockets/held-sockets";
 import type { ObjectRpc } from "./object-rpc";
 import type { Roster, Rosters } from "./rosters";
 
+type LiveSocket = NonNullable<ReturnType<HeldSockets["live"]>>;
+
 /** What the receiving end needs from its object. */
 export interface DeliveryHost {
   held: HeldSockets;
-  keeper: Pick<SessionKeeper, "keep" | "keepRelay" | "movedTo" | "waiting">;
+  keeper: Pick<SessionKeeper, "keep" | "keepRelay" | "movedTo" | "waiting" | "resumesSettled">;
+  /** Each socket's frame queue: what reaches a session on its way here waits for its CONNECT answer. */
+  queues: Pick<KeyedQueue, "run">;
   /** What this object knows of its rooms' members, for one-hop relays from sockets held here. */
   rosters: Rosters;
   /** Other objects, by id: where sessions moved to. */
@@ -38,21 +43,36 @@ export class LocalDelivery {
     const room = ref.room;
     const missing: string[] = [];
     const elsewhere = new Map<string, OutgoingFrame[]>();
+    const unplaced: OutgoingFrame[] = [];
     for (const item of frames) {
       const socket = held.live(item.to);
-      const change = item.membership;
       if (socket) {
-        // Only a membership change needs to write the connection's state; a relay just sends.
-        const state = change
-          ? held.update(socket.ws, socket.tag, (current) => applyMembership(current, room, change))
-          : socket.state;
-        if (!state || !held.send(socket.ws, state, item.frame)) missing.push(item.to);
+        if (!this.#sendTo(socket, room, item)) missing.push(item.to);
         continue;
       }
-      if (await keeper.keep(item.to, item.frame, room, change)) continue;
+      if (await keeper.keep(item.to, item.frame, room, item.membership)) continue;
       const movedTo = keeper.movedTo(item.to);
       if (movedTo) elsewhere.set(movedTo, [...(elsewhere.get(movedTo) ?? []), item]);
-      else missing.push(item.to);
+      else unplaced.push(item);
+    }
+    // A session may be on its way here (a reconnect claimed it from another object, which already
+    // passes its events on): once the claims under way are met, its new socket gets them, after its
+    // CONNECT answer and what it missed (its frame queue). Otherwise the room learns they are gone.
+    if (unplaced.length > 0 && (await keeper.resumesSettled())) {
+      // Queued all at once, so each socket gets them in the room's order.
+      const sent = await Promise.all(
+        unplaced.map((item) => {
+          const tag = held.live(item.to)?.tag;
+          if (!tag) return false;
+          return this.host.queues.run(tag, async () => {
+            const socket = held.live(item.to);
+            return socket !== null && this.#sendTo(socket, room, item);
+          });
+        }),
+      );
+      for (const [i, item] of unplaced.entries()) if (!sent[i]) missing.push(item.to);
+    } else {
+      missing.push(...unplaced.map((item) => item.to));
     }
     for (const [home, items] of elsewhere) {
       try {
@@ -73,16 +93,37 @@ export class LocalDelivery {
   async relay(ref: RoomRef, to: string, frame: string): Promise<boolean> {
     const { held, keeper } = this.host;
     const socket = held.live(to);
-    if (socket) {
-      const receiver = socket.state;
-      if (receiver?.app !== ref.app || !receiver.rooms.includes(ref.room)) return false;
-      return held.send(socket.ws, receiver, frame);
-    }
+    if (socket) return this.#relayTo(socket, ref, frame);
     if (await keeper.keepRelay(ref, to, frame)) return true;
     const movedTo = keeper.movedTo(to);
-    if (!movedTo) return false;
-    const [delivered] = await this.host.stubs.get(movedTo).relayBatch([{ ref, to, frame }]);
-    return delivered === true;
+    if (movedTo) {
+      const [delivered] = await this.host.stubs.get(movedTo).relayBatch([{ ref, to, frame }]);
+      return delivered === true;
+    }
+    // A session on its way here: as for a room's frames (deliver).
+    const tag = (await keeper.resumesSettled()) ? held.live(to)?.tag : undefined;
+    if (!tag) return false;
+    return this.host.queues.run(tag, async () => {
+      const arrived = held.live(to);
+      return arrived !== null && this.#relayTo(arrived, ref, frame);
+    });
+  }
+
+  /** Sends a room's frame to a socket held here, writing the membership change it carries. */
+  #sendTo(socket: LiveSocket, room: string, item: OutgoingFrame): boolean {
+    const change = item.membership;
+    // Only a membership change needs to write the connection's state; a relay just sends.
+    const state = change
+      ? this.host.held.update(socket.ws, socket.tag, (current) => applyMembership(current, room, change))
+      : socket.state;
+    return state !== null && this.host.held.send(socket.ws, state, item.frame);
+  }
+
+  /** Sends a one-hop relay to a socket held here, if its peer is a member of the room as this object knows. */
+  #relayTo(socket: LiveSocket, ref: RoomRef, frame: string): boolean {
+    const receiver = socket.state;
+    if (receiver?.app !== ref.app || !receiver.rooms.includes(ref.room)) return false;
+    return this.host.held.send(socket.ws, receiver, frame);
   }
 
   /** Those of `ids` whose sockets are held here, or whose sessions are kept here for their clients. */

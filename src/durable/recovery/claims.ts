@@ -14,6 +14,12 @@ export interface Claim {
   session?: unknown;
 }
 
+/** A join request a dropped session was not told of (it stayed in the room). */
+export interface OwedNotice {
+  room: string;
+  candidate: string;
+}
+
 /** A session handed to the object that a reconnect landed in. */
 export interface HandedSession {
   state: ConnectionState;
@@ -22,6 +28,8 @@ export interface HandedSession {
   missed: string[];
   /** Every event it keeps (those before the drop and those missed): its log goes on from them. */
   events: LoggedEvent[];
+  /** Join requests it was not told of while dropped: its rooms tell it again. */
+  owedNotices: OwedNotice[];
 }
 
 /**
@@ -35,6 +43,7 @@ export interface HandedSessionWire {
   next: number;
   missed: string[];
   events: LoggedEvent[];
+  owedNotices: OwedNotice[];
 }
 
 export function toWire(handed: HandedSession): HandedSessionWire {

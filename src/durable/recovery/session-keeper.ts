@@ -8,7 +8,7 @@ import { KeyedQueue } from "../runtime/keyed-queue";
 import type { Log } from "../runtime/log";
 import type { HeldSockets } from "../sockets/held-sockets";
 import type { LivenessProbe } from "../sockets/liveness-probe";
-import { type Claim, fromWire, type HandedSession } from "./claims";
+import { type Claim, fromWire, type HandedSession, type OwedNotice } from "./claims";
 import type { SessionLogs } from "./session-logs";
 import { type SessionStore, type StoredSession, storedSession } from "./session-store";
 
@@ -83,6 +83,8 @@ export class SessionKeeper {
   readonly #ended: ConnectionState[] = [];
   /** Claims, one at a time per pid. */
   readonly #claims = new KeyedQueue();
+  /** Resumes under way in this object: a session on its way here, whose socket id is not held yet. */
+  readonly #resuming = new Set<Promise<unknown>>();
 
   constructor(private readonly host: KeeperHost) {}
 
@@ -142,7 +144,9 @@ export class SessionKeeper {
     const session = this.#dropped(socketId);
     if (!session) return false;
     const state = room !== undefined && change ? applyMembership(session.state, room, change) : session.state;
-    return this.#keepFor(session, state, frame);
+    // A join request stays in the room: the session keeps only a note to be told of it again.
+    const candidate = room !== undefined ? joinRequestCandidate(frame) : null;
+    return this.#keepFor(session, state, candidate === null ? frame : owedNotice(room as string, candidate));
   }
 
   /** Keeps a relay for a dropped session, if it is a member of the relay's room. */
@@ -187,7 +191,7 @@ export class SessionKeeper {
     const born = pidHome(claim.pid);
     if (born === null) return null;
     const pid = claim.pid as string;
-    return this.#claims.run(pid, async () => {
+    const resuming = this.#claims.run(pid, async () => {
       let over: HandOver | null;
       let remote = true;
       if (this.host.store().byPid(pid)) {
@@ -221,6 +225,21 @@ export class SessionKeeper {
       this.host.log.line("session-resumed", { socket: state.socketId, missed: missed.length });
       return { ...over, remote };
     });
+    this.#resuming.add(resuming);
+    const done = () => this.#resuming.delete(resuming);
+    void resuming.then(done, done);
+    return resuming;
+  }
+
+  /**
+   * Waits for the resumes under way here, if any: an event for a session
+   * that another object already passes on here may arrive before its new
+   * socket took its id. True if there were some (look for the session again).
+   */
+  async resumesSettled(): Promise<boolean> {
+    if (this.#resuming.size === 0) return false;
+    await Promise.allSettled([...this.#resuming]);
+    return true;
   }
 
   /** Asks object `home` for a session; another object closes its own socket of it, so nothing is left to close here. */
@@ -273,11 +292,12 @@ export class SessionKeeper {
     const live = this.host.logs.of(socketId);
     const eventLog =
       live?.log ?? new EventLog(this.host.limits, { next: session.next, events: store.events(session.pid) });
-    const missed = session.lossy ? [...eventLog.events] : eventLog.since(claim.offset);
-    if (missed === null) {
+    const since = session.lossy ? [...eventLog.events] : eventLog.since(claim.offset);
+    if (since === null) {
       this.host.log.line("session-not-resumed", { socket: socketId, reason: "unknown offset" });
       return null;
     }
+    const missed = since.filter((event) => owedOf(event.frame) === null);
     // The old socket is closed here from now on: deliveries pass it by (the caller closes it).
     const superseded = this.host.held.tagHolding(socketId) ?? null;
     if (superseded !== null) this.host.held.closeHere(superseded);
@@ -286,7 +306,8 @@ export class SessionKeeper {
       state: session.state,
       next: eventLog.next,
       missed: missed.map((event) => event.frame),
-      events: [...eventLog.events],
+      events: eventLog.events.filter((event) => owedOf(event.frame) === null),
+      owedNotices: since.flatMap((event) => owedOf(event.frame) ?? []),
     };
     if (newHome !== null) {
       store.delete(session.pid);
@@ -385,4 +406,28 @@ export class SessionKeeper {
     if (!born || born === this.host.self) return;
     await (async () => this.host.stubs.get(born).sessionEnded(pid))().catch(() => undefined);
   }
+}
+
+/**
+ * A kept session's note of a join request it was not told of (a record in
+ * its event log, never sent): the request stays in the room, whose
+ * notices would otherwise fill the session's budget and end it (a crowd of
+ * candidates asking to join while the owner's connection is down).
+ */
+const OWED_NOTICE = "owed-notice:";
+
+function owedNotice(room: string, candidate: string): string {
+  return `${OWED_NOTICE}${JSON.stringify({ room, candidate })}`;
+}
+
+/** The join request a note in a session's log stands for, or null for an event. */
+function owedOf(frame: string): OwedNotice | null {
+  return frame.startsWith(OWED_NOTICE) ? (JSON.parse(frame.slice(OWED_NOTICE.length)) as OwedNotice) : null;
+}
+
+/** The candidate of a `room-join-request` notice frame, or null for any other frame. */
+function joinRequestCandidate(frame: string): string | null {
+  if (!frame.startsWith('42["room-join-request",')) return null;
+  const [, data] = JSON.parse(frame.slice(2)) as [string, { peer_id?: unknown }];
+  return typeof data.peer_id === "string" ? data.peer_id : null;
 }

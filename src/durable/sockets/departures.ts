@@ -3,6 +3,7 @@ import type { ConnectionState } from "../../signaling/connection-state";
 import type { RoomGateway } from "../../signaling/room-requests";
 import type { Peer } from "../../signaling/room-store";
 import { CLOSE_MESSAGE_TOO_BIG, CLOSE_NORMAL, CLOSE_POLICY_VIOLATION, CLOSE_SLOT_TAKEN } from "../../socket/connection";
+import type { OwedNotice } from "../recovery/claims";
 import type { SessionKeeper } from "../recovery/session-keeper";
 import type { Log } from "../runtime/log";
 import type { FloodGuard } from "./flood-guard";
@@ -116,12 +117,16 @@ export class Departures {
     }
   }
 
-  /** A recovered session's socket lives here now: its rooms send its events here. */
-  async rehome(state: ConnectionState): Promise<void> {
+  /**
+   * A recovered session's socket lives here now: its rooms send its events
+   * here, and tell it again of the join requests in `owedNotices`. */
+  async rehome(state: ConnectionState, owedNotices: readonly OwedNotice[] = []): Promise<void> {
     if (!state.app) return;
     for (const room of new Set([...state.rooms, ...state.requested])) {
+      const notices = owedNotices.filter((owed) => owed.room === room).map((owed) => owed.candidate);
+      const action = notices.length > 0 ? { kind: "rehome" as const, notices } : { kind: "rehome" as const };
       try {
-        const reply = await this.host.gateway.request({ app: state.app, room }, this.#actor(state), { kind: "rehome" });
+        const reply = await this.host.gateway.request({ app: state.app, room }, this.#actor(state), action);
         if (!reply.outcome.ok)
           console.warn(`[${this.host.log.name()}] rehoming in a room failed: ${reply.outcome.error.code}`);
       } catch (error) {

@@ -156,8 +156,12 @@ export class SocketFrames {
         const { state, missed } = resumed.handed;
         // Its old socket here is closed without letting the session go; another object closes its own.
         if (resumed.superseded) departures.supersede(resumed.superseded);
-        // Its rooms send its events here from now on; after this answer and what it missed are sent.
-        if (resumed.remote) void this.host.queues.run(tag, () => departures.rehome(state));
+        // Its rooms send its events here from now on, and tell it of the join requests it was not
+        // told of; after this answer and what it missed are sent.
+        const { owedNotices } = resumed.handed;
+        if (resumed.remote || owedNotices.length > 0) {
+          void this.host.queues.run(tag, () => departures.rehome(state, owedNotices));
+        }
         return { state, missed };
       },
     };

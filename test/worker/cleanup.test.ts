@@ -1,6 +1,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { signAppToken } from "../../src/auth/tokens";
+import { SessionStore } from "../../src/durable/recovery/session-store";
 import { roomObjectName } from "../../src/socket/placement";
 import { ackOf, openRawSocket } from "../support/raw-socket";
 
@@ -45,5 +46,45 @@ describe("an object with no sockets and no room", () => {
       keys: (await state.storage.list()).size,
     }));
     expect(after).toEqual({ tables: [], alarm: null, keys: 0 });
+  });
+});
+
+describe("the object a seed-style session was born in", () => {
+  it("deletes its storage and its alarm when the session ends where it moved to", async () => {
+    const stub = env.ROOMS.get(env.ROOMS.newUniqueId());
+    const pid = `${stub.id.toString()}.${"P".repeat(20)}`;
+    // As after a reconnect elsewhere: it only remembers where the session went, for a day.
+    await runInDurableObject(stub, async (_instance, state) => {
+      new SessionStore(state.storage.sql).moved({
+        pid,
+        socketId: "alice",
+        movedTo: "b".repeat(64),
+        expiresAt: Date.now() + 86_400_000,
+      });
+      await state.storage.setAlarm(Date.now() + 86_400_000);
+    });
+    await stub.sessionEnded(pid);
+    const after = await runInDurableObject(stub, async (_instance, state) => ({
+      tables: state.storage.sql
+        .exec("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name LIKE 'recovery_%'")
+        .one().n as number,
+      alarm: await state.storage.getAlarm(),
+    }));
+    expect(after).toEqual({ tables: 0, alarm: null });
+  });
+
+  it("keeps what it still needs while another session of it is remembered", async () => {
+    const stub = env.ROOMS.get(env.ROOMS.newUniqueId());
+    const [ended, other] = ["P", "Q"].map((c) => `${stub.id.toString()}.${c.repeat(20)}`) as [string, string];
+    await runInDurableObject(stub, async (_instance, state) => {
+      const store = new SessionStore(state.storage.sql);
+      for (const pid of [ended, other]) {
+        store.moved({ pid, socketId: pid.slice(-3), movedTo: "b".repeat(64), expiresAt: Date.now() + 86_400_000 });
+      }
+      await state.storage.setAlarm(Date.now() + 86_400_000);
+    });
+    await stub.sessionEnded(ended);
+    const alarm = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+    expect(alarm).not.toBeNull();
   });
 });

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ObjectRpc } from "../../src/durable/mesh/object-rpc";
+import { joinRequestCandidate, owedNotice, owedOf } from "../../src/durable/recovery/owed-notices";
 import { type KeeperHost, SessionKeeper } from "../../src/durable/recovery/session-keeper";
 import { QUIET_BEFORE_WRITE_MS, SessionLogs } from "../../src/durable/recovery/session-logs";
 import type { SessionStore } from "../../src/durable/recovery/session-store";
@@ -260,5 +261,16 @@ describe("a claim of a session", () => {
     expect(first).not.toBeNull();
     expect(second).toBeNull();
     expect(object.adopted).toEqual([["alice", "fresh"]]);
+  });
+});
+
+describe("owed notices", () => {
+  it("stand for one join request each, and only a join-request notice is one", () => {
+    expect(owedOf(owedNotice("lobby", "c1"))).toEqual({ room: "lobby", candidate: "c1" });
+    expect(owedOf('42["ice-candidate",{}]')).toBeNull();
+    expect(joinRequestCandidate('42["room-join-request",{"room":"lobby","peer_id":"c1"}]')).toBe("c1");
+    expect(joinRequestCandidate('42["room-user-join",{"room":"lobby","peer_id":"c1"}]')).toBeNull();
+    // A client's text cannot pass for a note: notes are never frames, and frames start with 4.
+    expect(owedOf('42["room-join-request",{"peerinfo":"owed-notice:{}"}]')).toBeNull();
   });
 });

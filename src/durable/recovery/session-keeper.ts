@@ -8,7 +8,8 @@ import { KeyedQueue } from "../runtime/keyed-queue";
 import type { Log } from "../runtime/log";
 import type { HeldSockets } from "../sockets/held-sockets";
 import type { LivenessProbe } from "../sockets/liveness-probe";
-import { type Claim, fromWire, type HandedSession, type OwedNotice } from "./claims";
+import { type Claim, fromWire, type HandedSession } from "./claims";
+import { joinRequestCandidate, owedNotice, owedOf } from "./owed-notices";
 import type { SessionLogs } from "./session-logs";
 import { type SessionStore, type StoredSession, storedSession } from "./session-store";
 
@@ -406,28 +407,4 @@ export class SessionKeeper {
     if (!born || born === this.host.self) return;
     await (async () => this.host.stubs.get(born).sessionEnded(pid))().catch(() => undefined);
   }
-}
-
-/**
- * A kept session's note of a join request it was not told of (a record in
- * its event log, never sent): the request stays in the room, whose
- * notices would otherwise fill the session's budget and end it (a crowd of
- * candidates asking to join while the owner's connection is down).
- */
-const OWED_NOTICE = "owed-notice:";
-
-function owedNotice(room: string, candidate: string): string {
-  return `${OWED_NOTICE}${JSON.stringify({ room, candidate })}`;
-}
-
-/** The join request a note in a session's log stands for, or null for an event. */
-function owedOf(frame: string): OwedNotice | null {
-  return frame.startsWith(OWED_NOTICE) ? (JSON.parse(frame.slice(OWED_NOTICE.length)) as OwedNotice) : null;
-}
-
-/** The candidate of a `room-join-request` notice frame, or null for any other frame. */
-function joinRequestCandidate(frame: string): string | null {
-  if (!frame.startsWith('42["room-join-request",')) return null;
-  const [, data] = JSON.parse(frame.slice(2)) as [string, { peer_id?: unknown }];
-  return typeof data.peer_id === "string" ? data.peer_id : null;
 }

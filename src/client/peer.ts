@@ -68,6 +68,7 @@ export class Peer extends Emitter<PeerEvents> {
   #negotiator: Negotiator | null = null;
   #control: RTCDataChannel | null = null;
   #watchdog: IceWatchdog | null = null;
+  readonly #watchedStreams = new WeakSet<MediaStream>();
   /** Incoming signals, handled one after another once the connection exists. */
   #inbox: Promise<void>;
   readonly ready: Promise<void>;
@@ -223,13 +224,18 @@ export class Peer extends Emitter<PeerEvents> {
   }
 
   #onTrack(track: MediaStreamTrack, streams: readonly MediaStream[]): void {
-    const stream = streams[0];
-    if (!this.stream) {
-      this.stream = stream ?? new MediaStream();
-      // The browser takes a track out of its stream when the peer stops sending it.
-      this.stream.addEventListener("removetrack", ({ track: removed }) => this.emit("track-removed", removed));
-    }
+    // One stream per peer with all its tracks, whichever stream the peer sent each one in.
+    this.stream ??= new MediaStream();
     if (!this.stream.getTracks().includes(track)) this.stream.addTrack(track);
+    for (const stream of streams) {
+      if (this.#watchedStreams.has(stream)) continue;
+      this.#watchedStreams.add(stream);
+      // The browser takes a track out of the peer's stream when the peer stops sending it.
+      stream.addEventListener("removetrack", ({ track: removed }) => {
+        this.stream?.removeTrack(removed);
+        this.emit("track-removed", removed);
+      });
+    }
     this.emit("track", track, this.stream);
   }
 

@@ -123,8 +123,10 @@ export async function openLibraryPage(
   const run = <R, A>(fn: (t: PageState, arg: A) => R | Promise<R>, arg: A): Promise<R> =>
     page.evaluate(
       async ({ source, arg }) => {
-        // biome-ignore lint/security/noGlobalEval: the test's own function, shipped into its page
-        const fn = (0, eval)(`(${source})`) as (t: PageState, arg: unknown) => unknown;
+        // The test's own function, shipped into its page as source (an indirect eval: global scope).
+        // biome-ignore lint/security/noGlobalEval: only test code runs here, in a test browser
+        const evaluate = globalThis.eval;
+        const fn = evaluate(`(${source})`) as (t: PageState, arg: unknown) => unknown;
         return fn(window.t, arg);
       },
       { source: fn.toString(), arg },

@@ -27,7 +27,7 @@ async function framesWhile(pairs: Array<[LibraryPage, string]>, everyMs: number,
   const sampler = (async () => {
     while (running) {
       const counts = await Promise.all(pairs.map(([page, id]) => page.framesFrom(id)));
-      counts.forEach((count, i) => samples[i]?.push(count));
+      for (const [i, count] of counts.entries()) samples[i]?.push(count);
       await sleep(everyMs);
     }
   })();

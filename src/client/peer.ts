@@ -208,6 +208,10 @@ export class Peer extends Emitter<PeerEvents> {
     this.#control = control;
     control.addEventListener("open", () => this.note({ type: "media", ...this.#context.localMedia() }));
     control.addEventListener("message", ({ data }) => this.#onNote(data));
+    // The other end closed its connection (it left, or its page went away) before saying bye.
+    control.addEventListener("close", () => {
+      if (!this.closed) this.#context.onNote(this, { type: "bye" });
+    });
 
     const sending = new Set<string>();
     for (const { track, stream } of this.#context.localTracks()) {

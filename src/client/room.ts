@@ -223,7 +223,7 @@ export class Room extends Emitter<RoomEvents> {
       peerId: notice.peer_id,
       info: notice.peerinfo,
       payload: notice.payload,
-      returning: this.#returning.has(notice.peer_id),
+      returning: this.#isReturning(notice.peer_id, notice.peerinfo),
       accept: answer("room-join-accept"),
       reject: answer("room-join-reject"),
     });
@@ -231,7 +231,7 @@ export class Room extends Emitter<RoomEvents> {
 
   /** @internal a peer joined: prepare its connection and wait for its offer. */
   onUserJoin({ peer_id, peerinfo }: RoomPeerNotice): void {
-    const returning = this.#returning.get(peer_id);
+    const returning = this.#isReturning(peer_id, peerinfo) ? this.#returning.get(peer_id) : undefined;
     this.#returning.delete(peer_id);
     if (returning && !returning.closed) {
       // The same person and the same connection, under its new id: nothing to set up again.
@@ -356,6 +356,15 @@ export class Room extends Emitter<RoomEvents> {
     } else {
       this.#host.signaling.relay("relay-ice-candidate", { ...base, ice_candidate: signal.candidate });
     }
+  }
+
+  /**
+   * Whether `id` is a peer of this call back under a new id: it said so over its connection with
+   * us, and its peerinfo is the same (a member cannot vouch for someone else's join request).
+   */
+  #isReturning(id: string, info: Json): boolean {
+    const peer = this.#returning.get(id);
+    return Boolean(peer && !peer.closed && JSON.stringify(peer.info) === JSON.stringify(info));
   }
 
   #onNote(peer: Peer, note: ControlNote): void {

@@ -1,8 +1,8 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
 import type { ClientToServerEvents, Json, Outcome, ServerToClientEvents } from "../protocol/events";
-import { appOfToken } from "./app-of-token";
 import { Emitter } from "./emitter";
 import { SignalingError } from "./errors";
+import { appOfToken, expiryOf, renewAfterMs } from "./token-claims";
 
 export type ServerSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -68,6 +68,8 @@ export class Signaling extends Emitter<SignalingEvents> {
   #ready = false;
   #closed = false;
   #held: Array<() => void> = [];
+  #renewing: Promise<void> | null = null;
+  #renewTimer: ReturnType<typeof setTimeout> | null = null;
   #waiters: Array<() => void> = [];
 
   private constructor(options: SignalingOptions) {
@@ -91,6 +93,11 @@ export class Signaling extends Emitter<SignalingEvents> {
     this.socket.on("disconnect", (reason) => {
       this.#ready = false;
       this.emit("disconnected", reason);
+    });
+    // A relay refused for a token past its expiry (a call longer than TOKEN_LIFETIME, or a renewal
+    // that came too late): renew it, so that the next relays pass. Requests renew by themselves.
+    this.socket.on("unauthorized", (refusal) => {
+      if (refusal.code === "ERR_TOKEN_EXPIRED" && this.#ready) void this.#renew();
     });
     this.socket.on("signaling-error", (error) => {
       // Refusals of requests sent with an acknowledgement are answered there; relays have none.
@@ -154,7 +161,7 @@ export class Signaling extends Emitter<SignalingEvents> {
     let outcome = await this.#ask(event, { ...fields, auth: this.#session });
     if (!outcome.ok && outcome.error.code === "ERR_TOKEN_EXPIRED") {
       // A day-old token: a new one on the same connection, then the request again (docs/PROTOCOL.md).
-      await this.#authenticate();
+      await this.#renew();
       outcome = await this.#ask(event, { ...fields, auth: this.#session });
     }
     if (!outcome.ok) {
@@ -181,6 +188,7 @@ export class Signaling extends Emitter<SignalingEvents> {
     this.#closed = true;
     this.#ready = false;
     this.#held = [];
+    if (this.#renewTimer !== null) clearTimeout(this.#renewTimer);
     this.socket.disconnect();
   }
 
@@ -208,6 +216,33 @@ export class Signaling extends Emitter<SignalingEvents> {
     this.emit("session", { id: this.socket.id ?? "", recovered: false });
   }
 
+  /** A new session token on the same connection (same id, rooms and peerinfo). */
+  async #renew(): Promise<void> {
+    this.#renewing ??= this.#authenticate()
+      .catch((error: unknown) => {
+        if (error instanceof SignalingError) this.emit("error", error);
+      })
+      .finally(() => {
+        this.#renewing = null;
+      });
+    return this.#renewing;
+  }
+
+  /** Renews the session token a minute before it expires, while this session lasts. */
+  #scheduleRenewal(): void {
+    if (this.#renewTimer !== null) clearTimeout(this.#renewTimer);
+    this.#renewTimer = null;
+    const expiresAt = this.#session ? expiryOf(this.#session) : null;
+    if (expiresAt === null || this.#closed) return;
+    this.#renewTimer = setTimeout(
+      () => {
+        this.#renewTimer = null;
+        if (this.#ready) void this.#renew();
+      },
+      renewAfterMs(Date.now(), expiresAt),
+    );
+  }
+
   async #authenticate(): Promise<void> {
     const request = {
       token: this.#options.token,
@@ -216,6 +251,7 @@ export class Signaling extends Emitter<SignalingEvents> {
     const outcome = await this.#ask("auth-request", request);
     if (!outcome.ok) throw SignalingError.from({ ...outcome.error, event: "auth-request" });
     this.#session = (outcome.data as { token: string }).token;
+    this.#scheduleRenewal();
   }
 
   async #ask(event: string, data: unknown): Promise<Outcome> {

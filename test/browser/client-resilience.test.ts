@@ -12,8 +12,12 @@ import { type LibraryPage, openLibraryPage } from "./library-page";
 
 /** The server's TURN_SECRET in these tests, and coturn's static-auth-secret. */
 const TURN_SECRET = "loopback-turn-secret-for-tests";
-/** Short-lived TURN credentials: a call set up after this many seconds needs new ones. */
-const TURN_TTL_S = 6;
+/**
+ * Short-lived TURN credentials: a call set up after this many seconds needs new ones. Not much
+ * shorter: fresh credentials are used until half their life is gone, and a relay's permissions
+ * must be created with credentials that are still valid, which takes longer on a loaded machine.
+ */
+const TURN_TTL_S = 10;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -160,8 +164,33 @@ describe("calls made with the client library survive signaling cuts, server rest
 
   it("gets TURN for a call set up after the credentials' TTL, and restarts ICE by itself when the TURN server dies and comes back", {
     timeout: 150_000,
-  }, async () => {
+  }, async ({ onTestFailed }) => {
     const turn: Coturn & { close(): Promise<void> } = await startCoturn(TURN_SECRET);
+    onTestFailed(async () => {
+      for (const page of pages) {
+        const seen = await page
+          .run(async (t) => {
+            const lines: string[] = [...t.connection, ...t.errors];
+            for (const peer of t.room?.peers.values() ?? []) {
+              const pc = peer.pc;
+              lines.push(
+                `peer ${peer.id}: ${pc?.connectionState} ice ${pc?.iceConnectionState} gathering ${pc?.iceGatheringState}`,
+              );
+              (await pc?.getStats())?.forEach(
+                (r: { type: string; candidateType?: string; address?: string; state?: string }) => {
+                  if (r.type === "local-candidate" || r.type === "remote-candidate")
+                    lines.push(`${r.type} ${r.candidateType} ${r.address}`);
+                  if (r.type === "candidate-pair") lines.push(`pair ${r.state}`);
+                },
+              );
+            }
+            return lines;
+          }, null)
+          .catch((error: Error) => [`(page: ${error.message})`]);
+        console.error(`${page.name}:\n  ${seen.join("\n  ")}`);
+      }
+      console.error(`coturn:\n${turn.output().split("\n").slice(-40).join("\n")}`);
+    });
     cleanups.push(() => turn.close());
     const server = await startDevServer({
       vars: { TURN_URLS: turn.url, TURN_SECRET, TURN_TTL: String(TURN_TTL_S) },

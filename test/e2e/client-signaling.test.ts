@@ -122,3 +122,52 @@ describe("the client library in Node (signaling only)", () => {
     expect(owned.peers.has(bobId)).toBe(true);
   });
 });
+
+describe("the client library with short-lived session tokens", () => {
+  const suite = useDevServer({ vars: { TOKEN_LIFETIME: "3" } });
+  const clients: Client[] = [];
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.close();
+  });
+
+  it("renews its session token before it expires: relays and requests still pass after twice its lifetime", {
+    timeout: 20_000,
+  }, async () => {
+    const room = `renew-${Date.now()}`;
+    const [ann, bob] = await Promise.all(
+      ["Ann", "Bob"].map((name) => connect(suite.server.url, { token: suite.appToken, peerinfo: { name } })),
+    );
+    clients.push(ann as Client, bob as Client);
+    const owned = await (ann as Client).createRoom(room);
+    owned.on("join-request", (request) => void request.accept());
+    const joined = await (bob as Client).joinRoom(room);
+    const refusals: string[] = [];
+    for (const client of [ann, bob] as Client[])
+      client.signaling.socket.on("unauthorized", ({ code }) => refusals.push(code));
+    await new Promise((resolve) => setTimeout(resolve, 6_500));
+    const got = new Promise((resolve) => (bob as Client).signaling.socket.once("ice-candidate", resolve));
+    (ann as Client).signaling.relay("relay-ice-candidate", {
+      room,
+      to: (bob as Client).id,
+      ice_candidate: { candidate: "late" },
+    });
+    expect(await got).toMatchObject({ ice_candidate: { candidate: "late" } });
+    const gone = owned.once("peer-left");
+    await joined.leave();
+    await gone;
+    expect(refusals).toEqual([]);
+  });
+});
+
+describe("the served bundle", () => {
+  const suite = useDevServer();
+  it("serves /client.js as a JavaScript module that exports connect", async () => {
+    const res = await fetch(`${suite.server.url}/client.js`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/javascript/);
+    const source = await res.text();
+    expect(source).toMatch(/export\s*\{[^}]*\bconnect\b/);
+    // socket.io-client is inside: the page needs no other script.
+    expect(source).toContain("websocket");
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { appOfToken } from "../../src/client/app-of-token";
 import { MAX_NOTE_CHARS, mediaStateOf, parseNote } from "../../src/client/control-notes";
 import { SignalingError } from "../../src/client/errors";
+import { appOfToken, expiryOf, renewAfterMs } from "../../src/client/token-claims";
 
 describe("control channel notes", () => {
   it.each([
@@ -47,6 +47,22 @@ describe("appOfToken", () => {
   });
   it.each(["", "abc", "a.b.c", jwt({ iat: 1 }), jwt({ app: 42 }), jwt({ app: "" })])("finds no app in %j", (token) => {
     expect(appOfToken(token)).toBeNull();
+  });
+});
+
+describe("session token expiry", () => {
+  const jwt = (claims: unknown) =>
+    `eyJhbGciOiJIUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.sig`;
+  it("reads exp (seconds) as milliseconds, or nothing", () => {
+    expect(expiryOf(jwt({ exp: 1767225600 }))).toBe(1767225600000);
+    expect(expiryOf(jwt({ exp: "soon" }))).toBeNull();
+    expect(expiryOf("not a token")).toBeNull();
+  });
+  it("renews a minute before expiry, not before half the lifetime, and not within a second", () => {
+    expect(renewAfterMs(0, 86_400_000)).toBe(86_340_000);
+    expect(renewAfterMs(1_000, 5_000)).toBe(2_000);
+    expect(renewAfterMs(0, 500)).toBe(1_000);
+    expect(renewAfterMs(10_000, 5_000)).toBe(1_000); // already past: renew soon
   });
 });
 

@@ -142,14 +142,19 @@ async function startMedia() {
   renderLocalBadges();
 }
 
-/** The library's client, connected with our name (a new one if the name changed). */
-async function connectClient() {
+/**
+ * The library's client, connected with our name (a new one if the name changed). When the room is
+ * known before connecting, the socket is placed in that room's Durable Object (no hop between
+ * objects for its signaling); a room the server will name is reached seed-style.
+ */
+async function connectClient(room) {
   if (state.client && state.client.peerName === state.name) return state.client;
   state.client?.close();
   setStatus("Connecting…", "idle");
   const client = await connect(location.origin, {
     token: state.appToken,
     peerinfo: { name: state.name },
+    ...(room ? { room } : {}),
     // The page's own ICE servers (public/scripts/config.js) besides the server's, which the
     // library fetches for each call and refreshes before their credentials expire.
     iceServers: window.DEMO_CONFIG?.iceServers ?? [],
@@ -328,7 +333,7 @@ ui.lobby.addEventListener("submit", async (event) => {
   for (const button of ui.lobby.querySelectorAll("button")) button.disabled = true;
   try {
     await startMedia();
-    await connectClient();
+    await connectClient(room);
     await enterWithFallback([action], room);
   } catch (error) {
     say(error.message, "error");
@@ -345,7 +350,7 @@ async function resume(call) {
   render();
   await startMedia();
   say(`Back to "${call.room}"`);
-  await connectClient();
+  await connectClient(call.room);
   const order = call.role === "owner" ? ["create", "join"] : ["join", "create"];
   await enterWithFallback(order, call.room);
 }

@@ -39,6 +39,8 @@ export class Client extends Emitter<ClientEvents> {
   readonly signaling: Signaling;
   readonly ice: IceServerSource;
   readonly rooms = new Map<string, Room>();
+  /** The room named in the handshake query (`room` of connect), if any. */
+  readonly #placedIn: string | undefined;
   /** Join requests of ours awaiting the owner's answer, by room. */
   readonly #asking = new Map<
     string,
@@ -49,6 +51,7 @@ export class Client extends Emitter<ClientEvents> {
   constructor(signaling: Signaling, url: string, options: ConnectOptions) {
     super();
     this.signaling = signaling;
+    this.#placedIn = options.room;
     this.ice = new IceServerSource({
       url,
       token: options.token,
@@ -64,10 +67,11 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   /**
-   * Creates a room (named by the server when `name` is left out) and owns it.
+   * Creates a room and owns it. Without `name`: the room the client was connected for (`room` of
+   * {@link connect}), or one the server names.
    * Rejects with `ERR_ROOM_TAKEN`, `ERR_TOO_MANY_ROOMS`, ...
    */
-  async createRoom(name?: string, options: RoomOptions = {}): Promise<Room> {
+  async createRoom(name: string | undefined = this.#placedIn, options: RoomOptions = {}): Promise<Room> {
     const { room } = await this.signaling.request<{ room: string }>("room-create-request", {
       ...(name !== undefined ? { room: name } : {}),
       ...(options.payload !== undefined ? { payload: options.payload } : {}),
@@ -76,10 +80,12 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   /**
-   * Asks to join a room and resolves once its owner accepts; rejects with the server's code
+   * Asks to join a room (by default the one the client was connected for) and resolves once its
+   * owner accepts; rejects with the server's code
    * (`ERR_ROOM_NOT_FOUND` at once, `ERR_JOIN_REJECTED`, `ERR_JOIN_TIMEOUT` or `ERR_ROOM_CLOSED` later).
    */
-  async joinRoom(name: string, options: RoomOptions = {}): Promise<Room> {
+  async joinRoom(name: string | undefined = this.#placedIn, options: RoomOptions = {}): Promise<Room> {
+    if (name === undefined) throw new SignalingError("ERR_INVALID_REQUEST", "joinRoom needs the room's name");
     const accepted = new Promise<RoomJoinAccept>((resolve, reject) => this.#asking.set(name, { resolve, reject }));
     accepted.catch(() => undefined); // handled below; a refused request may reject before it is awaited
     try {

@@ -85,7 +85,8 @@ export class Room extends Emitter<RoomEvents> {
   readonly #tracks: Array<{ track: MediaStreamTrack; stream: MediaStream }> = [];
   /** New peer ids announced by their `back` note, with the peer they are. */
   readonly #returning = new Map<string, Peer>();
-  readonly #awayTimers = new Map<Peer, ReturnType<typeof setTimeout>>();
+  /** Peers away after losing the server: the end of their grace, and the listener for their media's end. */
+  readonly #awayTimers = new Map<Peer, { grace: ReturnType<typeof setTimeout>; off: () => void }>();
   /** Peers that said bye: their leave is news at once. */
   readonly #saidBye = new WeakSet<Peer>();
   readonly #context: PeerContext;
@@ -112,7 +113,7 @@ export class Room extends Emitter<RoomEvents> {
       localMedia: () => this.localMedia,
       receive: { audio: options.receive?.audio ?? true, video: options.receive?.video ?? true },
       send: (peer, signal) => this.#signal(peer, signal),
-      onNote: (peer, note) => this.#onNote(peer, note),
+      onNote: (peer, note) => this.onNote(peer, note),
       onError: (_peer, error) => this.emit("error", error),
     };
     if (this.#rtc) {
@@ -257,13 +258,13 @@ export class Room extends Emitter<RoomEvents> {
     }
     // Media still flows: the peer lost its server connection, and may come back under a new id.
     peer.setAway(true);
-    this.#awayTimers.set(
-      peer,
-      setTimeout(() => this.#drop(peer), this.#options.awayGraceMs ?? DEFAULT_AWAY_GRACE_MS),
-    );
-    peer.on("connection", (state) => {
+    this.#clearAway(peer);
+    const grace = setTimeout(() => this.#drop(peer), this.#options.awayGraceMs ?? DEFAULT_AWAY_GRACE_MS);
+    // Its media ending before it is back ends it too.
+    const off = peer.on("connection", (state) => {
       if (peer.away && (state === "failed" || state === "closed")) this.#drop(peer);
     });
+    this.#awayTimers.set(peer, { grace, off });
   }
 
   /** @internal */
@@ -367,7 +368,8 @@ export class Room extends Emitter<RoomEvents> {
     return Boolean(peer && !peer.closed && JSON.stringify(peer.info) === JSON.stringify(info));
   }
 
-  #onNote(peer: Peer, note: ControlNote): void {
+  /** @internal a note from a peer's control channel. */
+  onNote(peer: Peer, note: ControlNote): void {
     if (note.type === "bye") {
       this.#saidBye.add(peer);
       // Its room-user-leave follows; closing now spares the others a frozen picture.
@@ -386,8 +388,11 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   #clearAway(peer: Peer): void {
-    const timer = this.#awayTimers.get(peer);
-    if (timer !== undefined) clearTimeout(timer);
+    const away = this.#awayTimers.get(peer);
+    if (away) {
+      clearTimeout(away.grace);
+      away.off();
+    }
     this.#awayTimers.delete(peer);
   }
 

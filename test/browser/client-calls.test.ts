@@ -57,8 +57,15 @@ describe("calls made with the client library, in Chromium", () => {
     await bob.run((t, id) => t.channels[`chat@${id}`]?.send("hello from Bob"), annId);
     await expect.poll(() => ann.run((t) => t.received, null)).toEqual(["chat:hello from Bob"]);
 
-    // Glare: both add a second video track (a screen share, say) in the same instant.
-    const addShare = (t: Window["t"]) => {
+    // Glare: both add a second video track (a screen share, say) at the same moment (one clock:
+    // both pages run on this machine), so that each offers before the other's offer arrives.
+    const addShareAt = (t: Window["t"], { at, peerId }: { at: number; peerId: string }) => {
+      const pc = t.room?.peers.get(peerId)?.pc;
+      // The state each remote offer finds our connection in: have-local-offer is a collision.
+      t.client.signaling.socket.on("session-description", ({ session_description }) => {
+        if ((session_description as { type?: string }).type === "offer")
+          t.received.push(`offer in ${pc?.signalingState}`);
+      });
       const canvas = document.createElement("canvas");
       canvas.width = 64;
       canvas.height = 48;
@@ -70,10 +77,10 @@ describe("calls made with the client library, in Chromium", () => {
       }, 50);
       const share = canvas.captureStream(15).getVideoTracks()[0] as MediaStreamTrack;
       t.tracks.push(share);
-      t.room?.addTrack(share, new MediaStream([share]));
-      return share.id;
+      setTimeout(() => t.room?.addTrack(share, new MediaStream([share])), at - Date.now());
     };
-    await Promise.all([ann.run(addShare, null), bob.run(addShare, null)]);
+    const at = Date.now() + 500;
+    await Promise.all([ann.run(addShareAt, { at, peerId: bobId }), bob.run(addShareAt, { at, peerId: annId })]);
     const remoteVideo = (page: LibraryPage, id: string) =>
       page.run((t, peerId) => {
         const pc = t.room?.peers.get(peerId)?.pc;
@@ -90,6 +97,9 @@ describe("calls made with the client library, in Chromium", () => {
       await bob.run((t, id) => t.room?.peers.get(id)?.pc?.signalingState, annId),
     ];
     await expect.poll(signalingStates).toEqual(["stable", "stable"]);
+    // It was glare: at least one side got the other's offer while its own was out.
+    const offersSeen = [...(await ann.run((t) => t.received, null)), ...(await bob.run((t) => t.received, null))];
+    expect(offersSeen).toContain("offer in have-local-offer");
     // Both of Bob's video tracks are decoded at Ann's.
     const decodingTracks = (page: LibraryPage, id: string) =>
       page.run(async (t, peerId) => {

@@ -121,6 +121,31 @@ describe("the client library in Node (signaling only)", () => {
     expect(await got).toMatchObject({ peer_id: ann.id, ice_candidate: { candidate: "after the drop" } });
     expect(owned.peers.has(bobId)).toBe(true);
   });
+
+  it("sends relays asked for while the socket was down once the session is recovered, each exactly once", async () => {
+    const room = `held-${Date.now()}`;
+    const ann = await open("Ann");
+    const bob = await open("Bob");
+    const owned = await ann.createRoom(room);
+    owned.on("join-request", (request) => void request.accept());
+    await bob.joinRoom(room);
+    const arrived: string[] = [];
+    ann.signaling.socket.on("ice-candidate", ({ ice_candidate }) =>
+      arrived.push((ice_candidate as { candidate: string }).candidate),
+    );
+    const back = bob.signaling.once("session");
+    (
+      bob.signaling.socket.io.engine as unknown as { transport: { ws: { terminate(): void } } }
+    ).transport.ws.terminate();
+    await expect.poll(() => bob.signaling.ready).toBe(false);
+    for (const n of [1, 2, 3])
+      bob.signaling.relay("relay-ice-candidate", { room, to: ann.id, ice_candidate: { candidate: `held ${n}` } });
+    expect((await back)[0]).toMatchObject({ recovered: true });
+    bob.signaling.relay("relay-ice-candidate", { room, to: ann.id, ice_candidate: { candidate: "after" } });
+    await expect.poll(() => arrived.length).toBe(4);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // nothing more comes
+    expect(arrived).toEqual(["held 1", "held 2", "held 3", "after"]);
+  });
 });
 
 describe("the client library with short-lived session tokens", () => {

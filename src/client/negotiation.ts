@@ -112,6 +112,9 @@ export class Negotiator {
       });
     this.#ignoreOffer = !this.#options.polite && collision;
     if (this.#ignoreOffer) return;
+    // An answer to an offer already answered (an offer sent again after a signaling drop, when
+    // both copies arrived): nothing to apply.
+    if (description.type === "answer" && this.#pc.signalingState === "stable") return;
     try {
       this.#settingRemoteAnswer = description.type === "answer";
       await this.#pc.setRemoteDescription(description); // a polite side's own offer is rolled back here

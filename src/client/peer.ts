@@ -34,7 +34,8 @@ export interface PeerContext {
   localMedia(): RemoteMedia;
   /** Kinds to receive even when we send none of them (offering side only). */
   receive: { audio: boolean; video: boolean };
-  send(peer: Peer, signal: Signal): void;
+  /** Relays a signal; says whether it was sent, held through a drop, or dropped. */
+  send(peer: Peer, signal: Signal): "sent" | "held" | "dropped";
   onNote(peer: Peer, note: ControlNote): void;
   onError(peer: Peer, error: Error): void;
 }
@@ -69,6 +70,8 @@ export class Peer extends Emitter<PeerEvents> {
   #control: RTCDataChannel | null = null;
   #watchdog: IceWatchdog | null = null;
   readonly #watchedStreams = new WeakSet<MediaStream>();
+  /** How our last offer went out: see {@link resume}. */
+  #lastOfferFate: "sent" | "held" | "dropped" = "sent";
   /** Incoming signals, handled one after another once the connection exists. */
   #inbox: Promise<void>;
   readonly ready: Promise<void>;
@@ -133,8 +136,10 @@ export class Peer extends Emitter<PeerEvents> {
    * and ICE that is not connected is restarted.
    */
   resume(): void {
+    // An offer held through the drop has just been sent, once; one sent on the dying socket may
+    // be lost, and is sent again (an answer to the duplicate, should both arrive, is ignored).
     const pending = this.#negotiator?.pendingOffer();
-    if (pending) this.#context.send(this, { description: pending });
+    if (pending && this.#lastOfferFate === "sent") this.#context.send(this, { description: pending });
     const state = this.pc?.iceConnectionState;
     if (state && !["connected", "completed", "closed"].includes(state)) this.#watchdog?.restartNow();
   }
@@ -189,7 +194,10 @@ export class Peer extends Emitter<PeerEvents> {
     this.#negotiator = new Negotiator(pc, {
       polite: this.#polite,
       waitForRemoteOffer: this.#polite,
-      send: (signal) => this.#context.send(this, signal),
+      send: (signal) => {
+        const fate = this.#context.send(this, signal);
+        if ("description" in signal && signal.description.type === "offer") this.#lastOfferFate = fate;
+      },
       onError: (error) => this.#context.onError(this, error),
     });
     this.#watchdog = new IceWatchdog({ restart: () => void this.restartIce() });

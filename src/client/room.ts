@@ -13,7 +13,7 @@ import type { IceServerSource } from "./ice-servers";
 import type { JoinRequest } from "./join-request";
 import type { Candidate, Description, Signal } from "./negotiation";
 import { Peer, type PeerContext } from "./peer";
-import type { Signaling } from "./signaling";
+import type { RelayFate, Signaling } from "./signaling";
 
 export type Role = "owner" | "member" | "asking" | "left";
 
@@ -349,14 +349,16 @@ export class Room extends Emitter<RoomEvents> {
     return this.peers.get(id) ?? this.#addPeer(id, info, true);
   }
 
-  #signal(peer: Peer, signal: Signal): void {
-    if (this.role === "left" || peer.closed) return;
+  #signal(peer: Peer, signal: Signal): RelayFate {
+    if (this.role === "left" || peer.closed) return "dropped";
     const base = { room: this.name, to: peer.id, peer_id: peer.id };
     if ("description" in signal) {
-      this.#host.signaling.relay("relay-session-description", { ...base, session_description: signal.description });
-    } else {
-      this.#host.signaling.relay("relay-ice-candidate", { ...base, ice_candidate: signal.candidate });
+      return this.#host.signaling.relay("relay-session-description", {
+        ...base,
+        session_description: signal.description,
+      });
     }
+    return this.#host.signaling.relay("relay-ice-candidate", { ...base, ice_candidate: signal.candidate });
   }
 
   /**

@@ -14,6 +14,8 @@ export type RoomRequest =
   | "room-join-reject"
   | "room-leave-request";
 export type Relay = "relay-session-description" | "relay-ice-candidate";
+/** What became of a relay: sent now, held until the session is back, or dropped (too many held). */
+export type RelayFate = "sent" | "held" | "dropped";
 
 export interface SignalingOptions {
   /** The server's origin, e.g. `https://signaling.example.org` (a page may pass `location.origin`). */
@@ -174,13 +176,22 @@ export class Signaling extends Emitter<SignalingEvents> {
     return outcome.data as T;
   }
 
-  /** A relay to another peer, sent at once or held through a drop (see the class comment). */
-  relay(event: Relay, fields: Record<string, unknown>): void {
+  /**
+   * A relay to another peer, sent at once or held through a drop (see the class comment). Says which:
+   * a relay `sent` on a socket that was dying may be lost, one `held` is sent exactly once if the
+   * session is recovered.
+   */
+  relay(event: Relay, fields: Record<string, unknown>): RelayFate {
     // The typed map checks fields at the room's call sites; here every relay has one shape.
     const socket = this.socket as unknown as UntypedSocket;
     const send = () => socket.emit(event, { ...fields, auth: this.#session });
-    if (this.#ready && this.socket.connected) send();
-    else if (this.#held.length < MAX_HELD_RELAYS) this.#held.push(send);
+    if (this.#ready && this.socket.connected) {
+      send();
+      return "sent";
+    }
+    if (this.#held.length >= MAX_HELD_RELAYS) return "dropped";
+    this.#held.push(send);
+    return "held";
   }
 
   /** Says goodbye to the server (a DISCONNECT: the session ends at once, leaving its rooms). */

@@ -206,6 +206,21 @@ describe("perfect negotiation (W3C pattern) over a model of the signaling state 
     expect(offersFrom(sent, "b")).toBe(1);
   });
 
+  it("takes an offer sent again after a signaling drop, when both copies arrive, without an error", async () => {
+    const { a, b, negotiatorB, errors, sent, settled } = pair();
+    a.change("video");
+    await settled();
+    const offer = sent.find((s) => s.from === "a" && "description" in s.signal);
+    if (!offer || !("description" in offer.signal)) throw new Error("no offer");
+    // The same offer again (resent by the offerer after its socket came back): answered again,
+    // and that second answer finds the offerer stable and is dropped.
+    await negotiatorB.receiveDescription(offer.signal.description);
+    await settled();
+    expect(errors).toEqual([]);
+    expect([a.signalingState, b.signalingState]).toEqual(["stable", "stable"]);
+    expect(sent.filter((s) => s.from === "b").length).toBe(2);
+  });
+
   it("keeps candidates that overtake their description until it is applied", async () => {
     const pc = new ModelPc("solo");
     const errors: Error[] = [];

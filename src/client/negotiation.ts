@@ -19,6 +19,38 @@ export interface Candidate {
   usernameFragment?: string | null;
 }
 
+/**
+ * A session description from the wire, or `null` when it is not one: the server passes relays on
+ * unchanged, so anything may come (docs/PROTOCOL.md, "What the relays carry").
+ *
+ * @example
+ * asDescription({ type: "offer", sdp: "v=0…" }) // { type: "offer", sdp: "v=0…" }
+ * asDescription("hello") // null
+ */
+export function asDescription(value: unknown): Description | null {
+  if (!value || typeof value !== "object") return null;
+  const { type, sdp } = value as { type?: unknown; sdp?: unknown };
+  if ((type !== "offer" && type !== "answer") || typeof sdp !== "string") return null;
+  return { type, sdp };
+}
+
+/**
+ * An ICE candidate from the wire (`RTCIceCandidateInit`), or `null` when it is not one.
+ *
+ * @example
+ * asCandidate({ candidate: "candidate:1 1 udp …", sdpMid: "0", sdpMLineIndex: 0 }) // the same
+ */
+export function asCandidate(value: unknown): Candidate | null {
+  if (!value || typeof value !== "object") return null;
+  const { candidate, sdpMid, sdpMLineIndex, usernameFragment } = value as Record<string, unknown>;
+  if (typeof candidate !== "string") return null;
+  const optional = (field: unknown, type: "string" | "number") =>
+    field === null || field === undefined || typeof field === type;
+  if (!optional(sdpMid, "string") || !optional(sdpMLineIndex, "number") || !optional(usernameFragment, "string"))
+    return null;
+  return value as Candidate;
+}
+
 /** The part of RTCPeerConnection that negotiation uses. */
 export interface NegotiablePeerConnection {
   readonly signalingState: string;

@@ -87,7 +87,11 @@ export class Peer extends Emitter<PeerEvents> {
     this.id = id;
     this.info = info;
     this.#polite = options.polite;
-    this.ready = options.rtc ? this.#connect() : Promise.resolve();
+    // A connection that cannot be made (a malformed ICE server URL, say) is reported, never thrown
+    // out of an event handler; the peer then stays without one.
+    this.ready = options.rtc
+      ? this.#connect().catch((error: Error) => context.onError(this, error))
+      : Promise.resolve();
     this.#inbox = this.ready;
   }
 
@@ -118,11 +122,14 @@ export class Peer extends Emitter<PeerEvents> {
 
   /** A signal from the peer, through the server. */
   receive(signal: { description?: Description; candidate?: Candidate }): void {
-    this.#inbox = this.#inbox.then(async () => {
-      if (!this.#negotiator || this.closed) return;
-      if (signal.description) await this.#negotiator.receiveDescription(signal.description);
-      else if (signal.candidate) await this.#negotiator.receiveCandidate(signal.candidate);
-    });
+    this.#inbox = this.#inbox
+      .then(async () => {
+        if (!this.#negotiator || this.closed) return;
+        if (signal.description) await this.#negotiator.receiveDescription(signal.description);
+        else if (signal.candidate) await this.#negotiator.receiveCandidate(signal.candidate);
+      })
+      // One bad signal must not stop the ones after it.
+      .catch((error: Error) => this.#context.onError(this, error));
   }
 
   /** Sends a note on the control channel (dropped if it is not open). */

@@ -11,7 +11,7 @@ import { Emitter } from "./emitter";
 import { SignalingError } from "./errors";
 import type { IceServerSource } from "./ice-servers";
 import type { JoinRequest } from "./join-request";
-import type { Candidate, Description, Signal } from "./negotiation";
+import { asCandidate, asDescription, type Signal } from "./negotiation";
 import { Peer, type PeerContext } from "./peer";
 import type { RelayFate, Signaling } from "./signaling";
 
@@ -274,14 +274,23 @@ export class Room extends Emitter<RoomEvents> {
     this.emit("owner", peer_id, mine);
   }
 
-  /** @internal */
+  /** @internal a description relayed from a peer; anything else than an offer or an answer is dropped. */
   onDescription({ peer_id, peerinfo, session_description }: SessionDescription): void {
-    this.#peerFor(peer_id, peerinfo).receive({ description: session_description as unknown as Description });
+    const description = asDescription(session_description);
+    if (description) this.#peerFor(peer_id, peerinfo).receive({ description });
+    else
+      this.emit(
+        "error",
+        new SignalingError("ERR_INVALID_REQUEST", `A session description from ${peer_id} that is not one`),
+      );
   }
 
-  /** @internal */
+  /** @internal a candidate relayed from a peer; anything else is dropped. */
   onCandidate({ peer_id, peerinfo, ice_candidate }: IceCandidate): void {
-    this.#peerFor(peer_id, peerinfo).receive({ candidate: ice_candidate as unknown as Candidate });
+    const candidate = asCandidate(ice_candidate);
+    if (candidate) this.#peerFor(peer_id, peerinfo).receive({ candidate });
+    else
+      this.emit("error", new SignalingError("ERR_INVALID_REQUEST", `An ICE candidate from ${peer_id} that is not one`));
   }
 
   /** @internal our session was recovered: resend what may have been lost. */

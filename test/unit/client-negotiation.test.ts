@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
+  asCandidate,
+  asDescription,
   type Candidate,
   type Description,
   isOfferCollision,
@@ -243,5 +245,39 @@ describe("perfect negotiation (W3C pattern) over a model of the signaling state 
     const negotiator = new Negotiator(stuck, { polite: false, send: () => undefined, onError: () => undefined });
     await negotiator.negotiate();
     expect(negotiator.pendingOffer()).toEqual({ type: "offer", sdp: stuck.localDescription?.sdp });
+  });
+});
+
+describe("what a relay may carry (anything: the server passes it on unchanged)", () => {
+  it.each([
+    [
+      { type: "offer", sdp: "v=0" },
+      { type: "offer", sdp: "v=0" },
+    ],
+    [
+      { type: "answer", sdp: "v=0", extra: 1 },
+      { type: "answer", sdp: "v=0" },
+    ],
+    [{ type: "rollback" }, null],
+    [{ type: "offer" }, null],
+    [{ type: "offer", sdp: 42 }, null],
+    ["v=0", null],
+    [null, null],
+    [[{ type: "offer", sdp: "v=0" }], null],
+  ])("takes %j as the description %j", (value, expected) => {
+    expect(asDescription(value)).toEqual(expected);
+  });
+
+  it.each([
+    [{ candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host", sdpMid: "0", sdpMLineIndex: 0 }, true],
+    [{ candidate: "", sdpMid: null, sdpMLineIndex: null }, true], // end of candidates
+    [{ candidate: "candidate:1", usernameFragment: "abc" }, true],
+    [{ candidate: 1 }, false],
+    [{ candidate: "x", sdpMLineIndex: "0" }, false],
+    [{ candidate: "x", sdpMid: 0 }, false],
+    ["candidate:1", false],
+    [null, false],
+  ])("takes %j as a candidate: %s", (value, ok) => {
+    expect(asCandidate(value) !== null).toBe(ok);
   });
 });

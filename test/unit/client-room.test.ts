@@ -141,4 +141,15 @@ describe("Room (the client library's rules, without WebRTC)", () => {
     expect(full.requests.map(([event]) => event)).toEqual(["room-join-request"]);
     expect(ended).toEqual(["ERR_ROOM_FULL"]);
   });
+
+  it("reports a relayed description or candidate that is not one, and goes on", () => {
+    const { host } = fakeHost();
+    const { room } = roomWithAnn(host);
+    const errors: string[] = [];
+    room.on("error", (error) => errors.push((error as SignalingError).code));
+    room.onDescription({ room: "lobby", peer_id: "A1", session_description: "hello", peerinfo: ann, payload: null });
+    room.onCandidate({ room: "lobby", peer_id: "A1", ice_candidate: { candidate: 7 }, peerinfo: ann, payload: null });
+    expect(errors).toEqual(["ERR_INVALID_REQUEST", "ERR_INVALID_REQUEST"]);
+    expect([...room.peers.keys()]).toEqual(["A1"]);
+  });
 });

@@ -57,7 +57,7 @@ export default defineConfig({
         // Chromium and two wrangler-driven pages are heavy on 2 cores: run alone, last.
         test: {
           name: "browser",
-          include: ["test/e2e/demo.test.ts"],
+          include: ["test/e2e/demo.test.ts", "test/browser/**/*.test.ts"],
           environment: "node",
           setupFiles: [wranglerOutputOnFailure],
           testTimeout: 120_000,

@@ -6,10 +6,12 @@
 // runs those twice per start (see the comment there).
 // A file already up to date is left alone, so a run while `wrangler dev`
 // serves public/ does not make it reload its assets.
+// It also builds the client library into public/client.js (scripts/build-client.mjs).
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildClient } from "./build-client.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
@@ -22,6 +24,8 @@ for (const file of ["socket.io.min.js", "socket.io.min.js.map"]) {
   const to = join(out, file);
   if (!sameContent(from, to)) copyFileSync(from, to);
 }
+
+await buildClient();
 
 function sameContent(a, b) {
   try {

@@ -28,6 +28,7 @@ interface DemoHooks {
   recovered(): boolean;
   links(): { id: string; current: boolean; away: boolean }[];
   framesDecoded(): Promise<Record<string, number>>;
+  liveTracks(): number;
 }
 
 interface Demo {
@@ -272,7 +273,11 @@ describe("the /demo page in headless Chromium", () => {
     await Promise.all([expectVideoFlowing(ann.page, bobReloaded), expectVideoFlowing(bob.page, annId)]);
 
     // Bob leaves; Ann sees him go (the second time: the reload was the first), and his address forgets the room.
+    // His camera and microphone are off: no track he captured is live.
     await bob.page.click("#leave");
+    await expect
+      .poll(() => bob.page.evaluate(() => (window as unknown as { demo: DemoHooks }).demo.liveTracks()))
+      .toBe(0);
     await expect.poll(() => said(ann.page, "Bob left"), { timeout: 20_000 }).toBe(2);
     await expect.poll(() => remoteTiles(ann.page).count(), { timeout: 20_000 }).toBe(0);
     expect(bob.page.url()).toBe(`${bob.origin}/demo`);
@@ -339,7 +344,7 @@ describe("the /demo page in headless Chromium", () => {
     for (const demo of [fay, gus]) expect(demo.problems).toEqual([]);
   });
 
-  it("shows a join request on a phone however far the owner has scrolled; a peer without a camera cannot press Mute or Camera off, and the owner sees it", {
+  it("shows a join request on a phone however far the owner has scrolled; a peer without a camera cannot press Mute or Camera off, and the owner sees it has none (not that it muted)", {
     timeout: 120_000,
   }, async ({ onTestFailed }) => {
     onTestFailed(async () => console.error(await pageMessages()));
@@ -372,8 +377,10 @@ describe("the /demo page in headless Chromium", () => {
 
     const [danId, eveId] = [(await socketId(dan.page)) as string, (await socketId(eve.page)) as string];
     await expectVideoFlowing(eve.page, danId);
-    await badge(dan.page, eveId, "muted").waitFor({ timeout: 20_000 });
-    await badge(dan.page, eveId, "camera-off").waitFor({ timeout: 20_000 });
+    await badge(dan.page, eveId, "no-microphone").waitFor({ timeout: 20_000 });
+    await badge(dan.page, eveId, "no-camera").waitFor({ timeout: 20_000 });
+    expect(await badge(dan.page, eveId, "muted").count()).toBe(0);
+    expect(await badge(dan.page, eveId, "camera-off").count()).toBe(0);
 
     for (const demo of [dan, eve]) expect(demo.problems).toEqual([]);
   });

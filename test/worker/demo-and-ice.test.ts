@@ -72,7 +72,6 @@ describe("the demo", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/html/);
     const html = await res.text();
-    expect(html).toContain("/vendor/socket.io.min.js");
     expect(html).toContain("/scripts/demo.js");
   });
 

@@ -219,6 +219,23 @@ describe("a claim of a session", () => {
     ).toEqual([4]);
   });
 
+  it("after a restart, gives back what follows the client's offset, not the whole log again", async () => {
+    vi.useFakeTimers();
+    const object = keeperWith();
+    object.logs.changed(null, session());
+    for (let n = 1; n <= 4; n++) object.logs.record("alice", event(n));
+    vi.advanceTimersByTime(QUIET_BEFORE_WRITE_MS + 1);
+    vi.useRealTimers();
+    // The runtime restarted: every socket was cut without a close; the sweep finds the session unheld.
+    const fresh = keeperWith();
+    for (const [pid, s] of object.store.sessions) fresh.store.sessions.set(pid, s);
+    for (const [pid, e] of object.store.eventsByPid) fresh.store.eventsByPid.set(pid, e);
+    await fresh.keeper.sweep(Date.now());
+    expect(fresh.store.byPid(PID)?.lossy).toBe(true);
+    const resumed = await fresh.keeper.resume({ pid: PID, offset: "3", app: "demo" }, socket);
+    expect(resumed?.handed.missed.map((f) => JSON.parse(f.slice(2)).at(-1))).toEqual(["4"]);
+  });
+
   it("leaves the session as it was when the app or the offset is wrong", async () => {
     const object = keeperWith();
     await droppedAfter(object, 2);

@@ -11,7 +11,7 @@ export interface StoredSession {
   detachedAt: number | null;
   /** When it ends unless resumed; null while connected. */
   expiresAt: number | null;
-  /** Events were lost (a restart): a resume gets all that is kept, whatever its offset. */
+  /** Events may have been lost (a restart): a resume gets what follows its offset, or all that is kept if the offset cannot be placed. */
   lossy: boolean;
   /**
    * While dropped: the events kept for it (the last it was sent before the

@@ -262,6 +262,10 @@ export class Signaling extends Emitter<SignalingEvents> {
     const outcome = await this.#ask("auth-request", request);
     if (!outcome.ok) throw SignalingError.from({ ...outcome.error, event: "auth-request" });
     this.#session = (outcome.data as { token: string }).token;
+    // Every reconnect's CONNECT carries the session token too: a reconnect that arrives before the
+    // server noticed the old connection drop (a network change) takes the session over at once,
+    // instead of after the server's ping of the old socket goes unanswered (docs/PROTOCOL.md).
+    this.socket.auth = { token: this.#options.token, session: this.#session };
     this.#scheduleRenewal();
   }
 

@@ -64,6 +64,8 @@ interface SignalingEvents {
  */
 export class Signaling extends Emitter<SignalingEvents> {
   readonly socket: ServerSocket;
+  /** The same socket without the typed event map, for the helpers that send any request or relay. */
+  readonly #untyped: Socket;
   readonly #options: SignalingOptions;
   readonly #timeoutMs: number;
   #session: string | null = null;
@@ -84,13 +86,14 @@ export class Signaling extends Emitter<SignalingEvents> {
       if (!app) throw new SignalingError("ERR_TOKEN_MALFORMED", "The app token is not a JWT with an app claim");
       Object.assign(query, { app, room: options.room, token: options.token });
     }
-    this.socket = io(options.url, {
+    this.#untyped = io(options.url, {
       transports: ["websocket"],
       auth: { token: options.token },
       query,
       forceNew: true,
       ...options.socket,
     });
+    this.socket = this.#untyped;
     this.socket.on("connect", () => void this.#onConnect());
     this.socket.on("disconnect", (reason) => {
       this.#ready = false;
@@ -183,8 +186,7 @@ export class Signaling extends Emitter<SignalingEvents> {
    */
   relay(event: Relay, fields: Record<string, unknown>): RelayFate {
     // The typed map checks fields at the room's call sites; here every relay has one shape.
-    const socket = this.socket as unknown as UntypedSocket;
-    const send = () => socket.emit(event, { ...fields, auth: this.#session });
+    const send = () => this.#untyped.emit(event, { ...fields, auth: this.#session });
     if (this.#ready && this.socket.connected) {
       send();
       return "sent";
@@ -272,8 +274,7 @@ export class Signaling extends Emitter<SignalingEvents> {
   async #ask(event: string, data: unknown): Promise<Outcome> {
     if (!this.socket.connected) return disconnected();
     try {
-      const socket = this.socket.timeout(this.#timeoutMs) as unknown as UntypedSocket;
-      return await socket.emitWithAck(event, data);
+      return (await this.#untyped.timeout(this.#timeoutMs).emitWithAck(event, data)) as Outcome;
     } catch {
       if (!this.socket.connected) return disconnected();
       return { ok: false, error: { code: "ERR_NO_ANSWER", message: `No answer to ${event} in time` } };
@@ -299,12 +300,6 @@ export class Signaling extends Emitter<SignalingEvents> {
   #wake(): void {
     for (const wake of this.#waiters.splice(0)) wake();
   }
-}
-
-/** The socket seen without the typed event map, for the helpers that send any request. */
-interface UntypedSocket {
-  emit(event: string, data: unknown): void;
-  emitWithAck(event: string, data: unknown): Promise<Outcome>;
 }
 
 function disconnected(): Outcome {

@@ -295,9 +295,7 @@ export class SessionKeeper {
       live?.log ?? new EventLog(this.host.limits, { next: session.next, events: store.events(session.pid) });
     // After a restart (lossy), the log holds what was written before it (after 2 s of quiet) and what
     // was kept since: what follows the client's offset, or all of it for an offset the log cannot place.
-    const since = session.lossy
-      ? (eventLog.since(claim.offset) ?? [...eventLog.events])
-      : eventLog.since(claim.offset);
+    const since = session.lossy ? (eventLog.since(claim.offset) ?? [...eventLog.events]) : eventLog.since(claim.offset);
     if (since === null) {
       this.host.log.line("session-not-resumed", { socket: socketId, reason: "unknown offset" });
       return null;

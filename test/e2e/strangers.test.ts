@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { setUpRoom } from "../support/call";
 import { TEST_APP as APP, useDevServer } from "../support/dev-server-suite";
+import type { FrameClient } from "../support/frame-client";
 
 /** The room object's defences against sockets that do not behave: deadlines, floods, caps, and the logs they leave. */
 describe("a room's object facing sockets that misbehave", () => {
@@ -79,7 +80,7 @@ describe("a room's object facing sockets that misbehave", () => {
     const strangers = [await raw(room), await raw(room), await raw(room), await raw(room)];
     // Full of sockets in no room: the newcomer takes the slot of the one here longest (closed 4001).
     const owner = await suite.peer("owner", { room });
-    expect((strangers[0]?.ws as unknown as { _closeCode: number })._closeCode).toBe(4001);
+    expect((strangers[0] as FrameClient).ws).toHaveProperty("_closeCode", 4001);
     const member = await suite.peer("member", { room });
     const other = await suite.peer("other", { room });
     await setUpRoom(room, owner, member, other);

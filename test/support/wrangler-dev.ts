@@ -174,7 +174,11 @@ async function launch(
     // The state directory stays for the next attempt; startDevServer removes it when it gives up.
     await stop(false);
     await closed;
-    const address = /Address already in use \(([^)]+)\)/.exec(output)?.[1];
+    // wrangler says "Address already in use (127.0.0.1:N)" for the ports it was given; the runtime
+    // says "Address already in use; toString() = 127.0.0.1:N" for a port wrangler picked itself
+    // (seen in a CI run with two test files starting servers at once).
+    const match = /Address already in use(?: \(([^)]+)\)|; toString\(\) = (\S+))/.exec(output);
+    const address = match?.[1] ?? match?.[2];
     throw address === undefined ? error : new AddressInUseError(address, output);
   }
   return server;

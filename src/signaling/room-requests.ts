@@ -5,7 +5,7 @@ import type { ConnectionState } from "./connection-state";
 import type { EventResult, MaybeLater } from "./event-result";
 import { jsonBytesExceed } from "./json-size";
 import { applyMembership } from "./membership";
-import { parseRequest, ROOM_REQUESTS } from "./requests";
+import { parseRequest, ROOM_REQUESTS } from "./request-schemas";
 import type { MembershipChange, RoomAction } from "./room-rules";
 import type { Peer, RoomRef } from "./room-store";
 

@@ -190,6 +190,9 @@ async function handleConnect(
   if (packet.nsp !== MAIN_NAMESPACE) {
     return { send: [message(encodeConnectError(packet.nsp, "Invalid namespace"))] };
   }
+  // Connected already: the same answer again, and nothing changes (a second session on one socket
+  // would give one socket id two pids).
+  if (state.connected) return { send: [message(encodeConnectAccept(state.socketId, state.pid))] };
   const token = packet.auth.token;
   if (token === undefined) return accept(state, state.app, packet.auth, context);
   let app: string;

@@ -42,6 +42,18 @@ export class MemorySessionStore implements Pick<SessionStore, keyof SessionStore
   isEmpty(): boolean {
     return this.sessions.size === 0 && this.movedByPidMap.size === 0;
   }
+  deleteEvent(pid: string, offset: number): void {
+    this.eventsByPid.set(
+      pid,
+      (this.eventsByPid.get(pid) ?? []).filter((e) => e.offset !== offset),
+    );
+  }
+  oldestRoomless(): StoredSession | null {
+    const roomless = [...this.sessions.values()]
+      .filter((s) => s.expiresAt !== null && s.state.rooms.length === 0 && s.state.requested.length === 0)
+      .sort((a, b) => (a.detachedAt ?? 0) - (b.detachedAt ?? 0));
+    return roomless[0] ? structuredClone(roomless[0]) : null;
+  }
   addEvent(pid: string, event: LoggedEvent): void {
     this.writes.push("addEvent");
     const events = (this.eventsByPid.get(pid) ?? []).filter((e) => e.offset !== event.offset);

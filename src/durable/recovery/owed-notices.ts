@@ -9,6 +9,14 @@ import type { OwedNotice } from "./claims";
 const OWED_NOTICE = "owed-notice:";
 
 /**
+ * Most notes one dropped session keeps, the newest: as many requests as can
+ * wait at once in the 16 rooms a socket may be in, at the default
+ * MAX_PENDING_REQUESTS of 32. Candidates that give up and are replaced by
+ * others only push out notes of requests that no longer wait.
+ */
+export const MAX_OWED_NOTES = 16 * 32;
+
+/**
  * The note a session keeps for a join request in `room` by `candidate`.
  *
  * @example owedNotice("lobby", "c1") // 'owed-notice:{"room":"lobby","candidate":"c1"}'

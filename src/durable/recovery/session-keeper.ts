@@ -9,7 +9,7 @@ import type { Log } from "../runtime/log";
 import type { HeldSockets } from "../sockets/held-sockets";
 import type { LivenessProbe } from "../sockets/liveness-probe";
 import { type Claim, fromWire, type HandedSession } from "./claims";
-import { joinRequestCandidate, owedNotice, owedOf } from "./owed-notices";
+import { joinRequestCandidate, MAX_OWED_NOTES, owedNotice, owedOf } from "./owed-notices";
 import type { SessionLogs } from "./session-logs";
 import { type SessionStore, type StoredSession, storedSession } from "./session-store";
 
@@ -106,7 +106,17 @@ export class SessionKeeper {
     const { limits, objectBounds } = this.host;
     session.log.keepNewest({ maxEvents: Math.floor(limits.maxEvents / 2), maxBytes: Math.floor(limits.maxBytes / 2) });
     const store = this.host.store();
-    const kept = store.keptTotals();
+    let kept = store.keptTotals();
+    if (kept.sessions >= objectBounds.maxSessions && hasRooms(state)) {
+      // A session with rooms to come back to outranks one in none: strangers holding the app token
+      // must not fill the bound with sessions that have nothing to keep.
+      const roomless = store.oldestRoomless();
+      if (roomless) {
+        this.host.log.line("session-expired", { socket: roomless.state.socketId, reason: "gave way" });
+        await this.#endKept(roomless);
+        kept = store.keptTotals();
+      }
+    }
     if (kept.sessions >= objectBounds.maxSessions || kept.bytes + session.log.bytes > objectBounds.maxBytes) {
       this.host.log.line("session-not-kept", { socket: state.socketId, reason: "object full", kept: kept.sessions });
       return false;
@@ -147,7 +157,26 @@ export class SessionKeeper {
     const state = room !== undefined && change ? applyMembership(session.state, room, change) : session.state;
     // A join request stays in the room: the session keeps only a note to be told of it again.
     const candidate = room !== undefined ? joinRequestCandidate(frame) : null;
-    return this.#keepFor(session, state, candidate === null ? frame : owedNotice(room as string, candidate));
+    if (candidate !== null) return this.#note(session, state, owedNotice(room as string, candidate));
+    return this.#keepFor(session, state, frame);
+  }
+
+  /**
+   * Notes a join request the dropped session was not told of. Notes do not
+   * count against its budget (a crowd of candidates must not end it): each
+   * request is noted once, and only the newest {@link MAX_OWED_NOTES} are
+   * kept (the room tells only of requests still waiting anyway).
+   */
+  #note(session: StoredSession, state: ConnectionState, note: string): boolean {
+    const store = this.host.store();
+    const notes = store.events(session.pid).filter((event) => owedOf(event.frame) !== null);
+    if (notes.some((event) => event.frame === note)) return true;
+    for (const old of notes.slice(0, Math.max(0, notes.length - MAX_OWED_NOTES + 1))) {
+      store.deleteEvent(session.pid, old.offset);
+    }
+    store.addEvent(session.pid, { offset: session.next, frame: note });
+    store.save({ ...session, state, next: session.next + 1 });
+    return true;
   }
 
   /** Keeps a relay for a dropped session, if it is a member of the relay's room. */
@@ -409,4 +438,9 @@ export class SessionKeeper {
     if (!born || born === this.host.self) return;
     await (async () => this.host.stubs.get(born).sessionEnded(pid))().catch(() => undefined);
   }
+}
+
+/** Whether a session is in a room or asks to join one: what a recovery gives back. */
+function hasRooms(state: ConnectionState): boolean {
+  return state.rooms.length > 0 || state.requested.length > 0;
 }

@@ -63,6 +63,8 @@ export class SessionStore {
 
   save(session: StoredSession): void {
     this.#create();
+    // One session per socket id: a row of it under another pid (which should not happen) gives way.
+    this.sql.exec("DELETE FROM recovery_session WHERE socket_id = ? AND pid != ?", session.state.socketId, session.pid);
     this.sql.exec(
       `INSERT INTO recovery_session (pid, socket_id, state, next, detached_at, expires_at, lossy, missed_count, missed_bytes)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -110,6 +112,19 @@ export class SessionStore {
       .exec("SELECT (SELECT COUNT(*) FROM recovery_session) + (SELECT COUNT(*) FROM recovery_moved) AS n")
       .toArray();
     return row?.n === 0;
+  }
+
+  deleteEvent(pid: string, offset: number): void {
+    if (this.#exists()) this.sql.exec("DELETE FROM recovery_event WHERE pid = ? AND offset = ?", pid, offset);
+  }
+
+  /** The oldest dropped session that is in no room and asks to join none, if any. */
+  oldestRoomless(): StoredSession | null {
+    return (
+      this.#sessions("WHERE expires_at IS NOT NULL ORDER BY detached_at").find(
+        (session) => session.state.rooms.length === 0 && session.state.requested.length === 0,
+      ) ?? null
+    );
   }
 
   addEvent(pid: string, event: LoggedEvent): void {

@@ -51,8 +51,12 @@ export class Departures {
     const { held } = this.host;
     if (held.closedHere(tag)) return;
     held.closeHere(tag);
-    await this.release(ws, tag, code, reason);
-    closeQuietly(ws, code, reason);
+    try {
+      await this.release(ws, tag, code, reason);
+    } finally {
+      // Marked closed here, it gets no more frames and no heartbeat: it must close whatever failed.
+      closeQuietly(ws, code, reason);
+    }
   }
 
   /**

@@ -29,8 +29,8 @@ export const SLOT_TAKEN = "the room is full: a socket in no room gives way";
  * Engine.IO open packet, and an alarm by its auth deadline.
  *
  * An object holds at most `maxSocketsPerObject` sockets. When it is full,
- * the newcomer takes the slot of the longest-connected socket that is in no
- * room and asks to join none (it is closed 4001): strangers holding only the
+ * the newcomer takes the slot of the longest-connected socket that is
+ * neither a member nor a candidate of the object's room (it is closed 4001): strangers holding only the
  * app token, which every client app ships, must not keep a room's members
  * and candidates from coming back. Only when every socket is a member or
  * candidate is the newcomer refused, with 503.
@@ -41,7 +41,9 @@ export function acceptSocket(request: Request, host: UpgradeHost): Response {
   const placement = placementFromQuery(url);
   if (!placement.ok) return Response.json(placement.error, { status: 400 });
   const sockets = held.all();
-  const giving = sockets.length >= config.maxSocketsPerObject ? longestStranger(held, sockets) : null;
+  // The room this object is for (every socket here was placed by it), or none: a socket's own object.
+  const room = placement.placement.kind === "room" ? placement.placement.room : null;
+  const giving = sockets.length >= config.maxSocketsPerObject ? longestStranger(held, sockets, room) : null;
   if (giving) {
     host.log.line("socket-evicted", { object: host.log.name(), socket: giving.state.socketId });
     void host.drop(giving.ws, giving.tag, CLOSE_SLOT_TAKEN, SLOT_TAKEN);
@@ -96,14 +98,22 @@ export function acceptSocket(request: Request, host: UpgradeHost): Response {
   return new Response(null, { status: 101, webSocket: client });
 }
 
-/** The socket in no room and asking to join none that has been here longest, if any. */
-function longestStranger(held: HeldSockets, sockets: WebSocket[]) {
+/**
+ * The socket that has been here longest among those neither a member nor a
+ * candidate of `room` (the object's room; null: of any room), if any. A
+ * stranger creating rooms of its own elsewhere stays a stranger here.
+ */
+function longestStranger(held: HeldSockets, sockets: WebSocket[], room: string | null) {
   let found: { ws: WebSocket; tag: string; state: ConnectionState } | null = null;
   for (const ws of sockets) {
     const tag = held.tagOf(ws);
     const state = tag ? held.state(ws, tag) : null;
     if (!tag || !state || held.closedHere(tag)) continue;
-    if (state.rooms.length > 0 || state.requested.length > 0) continue;
+    const belongs =
+      room === null
+        ? state.rooms.length > 0 || state.requested.length > 0
+        : state.rooms.includes(room) || state.requested.includes(room);
+    if (belongs) continue;
     if (!found || state.openedAt < found.state.openedAt) found = { ws, tag, state };
   }
   return found;

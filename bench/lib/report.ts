@@ -250,7 +250,13 @@ const READING_NOTES = `## Reading these numbers
   such proxy. The machine floor and the Node socket.io server run without it.
 - The Node socket.io server runs this project's signaling rules (src/signaling/) in a stock
   socket.io 4 server (bench/node-server/), storage in memory, events to other peers with
-  \`io.to(id).emit\`: what a user would run instead of Durable Objects, on one machine.
+  \`io.to(id).emit\`: what a user would run instead of Durable Objects, on one machine. The
+  two-process row is how the original server scales: rooms in a \`redis-server\` (each rule runs on
+  its room's hashes, read in one round trip; a relay only reads), events to the other process through
+  \`@socket.io/redis-adapter\`'s pub/sub, each pair's peers on different processes; its CPU is both
+  Node processes and \`redis-server\`.
+- With one relay in flight per pair nothing can share an RPC: each seed-style relay pays one. With
+  several, the relays a socket sends together travel together (one RPC per turn per receiving object).
 - Set-up one after another starts a new room each time, so on the runtime floor and this server it
   includes creating a Durable Object.
 - Single runs on a shared machine are noisy, above all at p99; compare ratios within one run.

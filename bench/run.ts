@@ -58,12 +58,16 @@ async function main() {
   const idle = has("idle") ? await startIdleWindow(options.idleSeconds, options.idleSockets) : undefined;
 
   if (has("relay") || has("busy") || has("setup")) {
-    const running = await startSystems({ deflate: options.deflate });
+    const running = await startSystems(
+      options.baseline ? { deflate: options.deflate, baseline: options.baseline } : { deflate: options.deflate },
+    );
     const pool = await DriverPool.start(options.drivers);
     try {
       results.frameBytes = running.frameBytes;
       if (has("relay")) {
-        const chosen = running.systems.filter((s) => options.systems.length === 0 || options.systems.includes(s.key));
+        const chosen = running.systems.filter((s) =>
+          options.systems.length === 0 ? !s.optional : options.systems.includes(s.key),
+        );
         log(`relay: ${chosen.map((system) => system.key).join(", ")}`);
         const measured = await measureRelays(pool, chosen, options.relay, log);
         results.relay = Object.fromEntries(

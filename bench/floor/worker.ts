@@ -32,18 +32,28 @@ export class Pair extends DurableObject<FloorEnv> {
 /**
  * The runtime floor of a one-hop relay, as this server's seed-style sockets
  * relay: each side's socket in its own object, and each frame carried to the
- * other side's object by RPC. Carried as the server carries them: frames that
- * arrive in one turn of the event loop leave together after it, one RPC at a
- * time per object, each answered with whether every frame was delivered.
+ * other side's object by RPC, one RPC at a time per object, each answered
+ * with whether every frame was delivered. Carried as the server's gateway
+ * carries them (src/durable/mesh/mesh-gateway.ts, `#relayOut`), by default
+ * ("adaptive"): frames that arrive in one turn of the event loop leave
+ * together after it, until two sendings in a row carried one frame with
+ * none behind it; from then a frame finding no RPC out leaves at once, until
+ * one finds an RPC out. `?mode=turn` always waits for the turn (the server
+ * before issue 20), `?mode=now` never does (sends at once whenever no RPC is out).
  */
 export class Hop extends DurableObject<FloorEnv> {
   #queue: string[] = [];
   #sending = false;
+  #lone = 0;
+  #mode: "adaptive" | "turn" | "now" = "adaptive";
   #peer: DurableObjectStub<Hop> | undefined;
+  #other = "";
 
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const other = url.searchParams.get("side") === "b" ? "a" : "b";
+    const mode = url.searchParams.get("mode");
+    if (mode === "turn" || mode === "now") this.#mode = mode;
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [`${url.searchParams.get("id")}-${other}`]);
     return new Response(null, { status: 101, webSocket: client });
@@ -60,22 +70,32 @@ export class Hop extends DurableObject<FloorEnv> {
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
     this.#queue.push(typeof message === "string" ? message : new TextDecoder().decode(message));
+    this.#other ||= this.ctx.getTags(ws)[0] as string;
     if (this.#sending) return;
     this.#sending = true;
-    const other = this.ctx.getTags(ws)[0] as string;
-    setTimeout(() => void this.#flush(other), 0);
+    const atOnce = this.#mode === "now" || (this.#mode === "adaptive" && this.#lone >= 2);
+    if (atOnce) void this.#flush();
+    else setTimeout(() => void this.#flush(), 0);
   }
 
-  async #flush(other: string): Promise<void> {
-    this.#peer ??= this.env.HOPS.get(this.env.HOPS.idFromName(other));
+  async #flush(): Promise<void> {
+    this.#peer ??= this.env.HOPS.get(this.env.HOPS.idFromName(this.#other));
+    let rpcs = 0;
+    let frames = 0;
     try {
-      while (this.#queue.length > 0) await this.#peer.deliver(this.#queue.splice(0));
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0);
+        rpcs++;
+        frames += batch.length;
+        await this.#peer.deliver(batch);
+      }
     } catch (error) {
       // The pair is closing (its other side's socket is gone); the server's gateway drops such a batch too.
       console.error("hop floor: delivery failed:", error);
       this.#queue = [];
     } finally {
       this.#sending = false;
+      this.#lone = rpcs === 1 && frames === 1 ? this.#lone + 1 : 0;
     }
   }
 

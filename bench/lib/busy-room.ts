@@ -23,7 +23,8 @@ export async function busyRoom(
   try {
     const latency = summarize(await pool.latency("busy", counts.roundsOnePair / 10, 10));
     // One window, so a longer warm-up than the relay section's turns.
-    const flood = await measureFlood(pool, "busy", system, { ...counts, pairs, warmupSeconds: 1 });
+    const window = counts.windows.at(-1) ?? 8;
+    const flood = await measureFlood(pool, "busy", system, { ...counts, pairs, window, warmupSeconds: 1 });
     return { pairs, latency, flood };
   } finally {
     await pool.close("busy");

@@ -124,7 +124,7 @@ async function setUpRoom(target: Target, room: RoomPlan): Promise<Pair[]> {
     const frame = Buffer.from("x".repeat(target.frameBytes));
     return Promise.all(
       Array.from({ length: room.pairs }, async (_, i) => {
-        const [a, b] = await floorPair(target.url, `${room.name}-${i}`, target.deflate, target.path);
+        const [a, b] = await floorPair(target.url, `${room.name}-${i}`, target.deflate, target.path, target.mode);
         return {
           a,
           b,
@@ -143,7 +143,8 @@ async function setUpRoom(target: Target, room: RoomPlan): Promise<Pair[]> {
   }
   // Sockets one after another: the owner first, then each peer asks and is let in.
   const sockets: BenchSocket[] = [];
-  for (let i = 0; i < room.pairs * 2; i++) sockets.push(await benchSocket(target, room.name, `p${i}`));
+  // The second of each pair on the server's other process, if it has one: a relay crosses between them.
+  for (let i = 0; i < room.pairs * 2; i++) sockets.push(await benchSocket(target, room.name, `p${i}`, i % 2 === 1));
   await setUpCall(room.name, ...(sockets as [BenchSocket, ...BenchSocket[]]));
   return Array.from({ length: room.pairs }, (_, i) => {
     const a = sockets[2 * i] as BenchSocket;

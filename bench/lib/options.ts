@@ -8,12 +8,14 @@ export type Section = (typeof SECTIONS)[number];
 export interface BenchOptions {
   quick: boolean;
   sections: Section[];
-  /** Keys of the systems the relay section measures (machine, floor, hop, node, zero, seed); all if empty. */
+  /** Keys of the systems the relay section measures (machine, floor, hop, hop-turn, node, redis, zero, seed, zero-base, seed-base); all but hop-turn if empty. */
   systems: string[];
   /** Driver processes. */
   drivers: number;
   /** Relay clients offer permessage-deflate. */
   deflate: boolean;
+  /** Another checkout of this project, measured beside this one (systems zero-base, seed-base). */
+  baseline?: string;
   relay: RelayCounts;
   busyRoomPairs: number;
   /** Rooms set up 50 at a time, per batch. */
@@ -24,8 +26,8 @@ export interface BenchOptions {
 }
 
 export const USAGE =
-  "npm run bench -- [--quick] [--only relay,busy,setup,idle,memory] [--systems machine,floor,hop,node,zero,seed] " +
-  "[--drivers N] [--window N] [--deflate] [--idle-seconds N]";
+  "npm run bench -- [--quick] [--only relay,busy,setup,idle,memory] [--systems machine,floor,hop,hop-turn,node,redis,zero,seed,zero-base,seed-base] " +
+  "[--drivers N] [--window N[,N...]] [--baseline DIR] [--deflate] [--idle-seconds N]";
 
 /**
  * Reads the command line.
@@ -43,7 +45,9 @@ export function readOptions(args: string[]): BenchOptions {
   for (const section of sections) {
     if (!SECTIONS.includes(section)) throw new Error(`unknown section "${section}"; ${USAGE}`);
   }
+  const baseline = value("--baseline");
   return {
+    ...(baseline ? { baseline } : {}),
     quick,
     sections,
     systems: value("--systems")?.split(",") ?? [],
@@ -56,7 +60,8 @@ export function readOptions(args: string[]): BenchOptions {
       warmupOnePair: 100,
       latencyTurns: 10,
       pairs: 50,
-      window: Number(value("--window")) || 8,
+      // One relay in flight per pair, as ICE candidates trickle, and several, as a burst of them.
+      windows: value("--window")?.split(",").map(Number) ?? [1, 8],
       seconds: quick ? 3 : 10,
       // Turns of 2 s: long enough for a window's warm-up (0.5 s) to cost little, short enough that
       // load coming and going on a shared machine lands on every system alike.

@@ -11,6 +11,8 @@ export interface System {
   name: string;
   target: Target;
   serverPids(): number[];
+  /** Measured only when named in `--systems`. */
+  optional?: boolean;
 }
 
 export interface RelayCounts {
@@ -19,8 +21,8 @@ export interface RelayCounts {
   /** Latency is measured in this many turns per system, systems alternating. */
   latencyTurns: number;
   pairs: number;
-  /** Relays kept in flight per pair while measuring throughput. */
-  window: number;
+  /** Relays kept in flight per pair while measuring throughput: each is measured (one as clients trickle ICE candidates, several as a burst). */
+  windows: number[];
   /** Seconds of throughput measured per system, in all. */
   seconds: number;
   /** Throughput is measured in this many turns per system, systems alternating. */
@@ -57,7 +59,8 @@ export interface RelayResult {
   frameBytes: number;
   /** One pair, one message in flight: one-way latency (half a round trip), ms. */
   onePair: Summary;
-  flood: Flood;
+  /** Throughput with each of the run's windows (relays in flight per pair), in the order of `RelayCounts.windows`. */
+  floods: Flood[];
   /** Call set-ups one after another, ms each. */
   setup: Summary;
 }
@@ -103,7 +106,7 @@ export async function measureRelays(
   }
   for (const system of systems) await pool.close(`${system.key}-one`);
 
-  log(`relay: throughput, ${counts.pairs} pairs per system, ${counts.floodTurns} turns each`);
+  log(`relay: throughput, ${counts.pairs} pairs per system, ${counts.floodTurns} turns each per window`);
   for (const system of systems) {
     const rooms = Array.from({ length: counts.pairs }, (_, i) => ({
       name: `${system.key}-many-${stamp}-${i}`,
@@ -111,11 +114,16 @@ export async function measureRelays(
     }));
     await pool.setup(`${system.key}-many`, system.target, rooms);
   }
-  const floods = new Map(systems.map((system) => [system.key, new FloodTally(counts)]));
-  for (let turn = 0; turn < counts.floodTurns; turn++) {
-    for (const system of inTurn(systems, turn)) {
-      const tally = floods.get(system.key) as FloodTally;
-      await tally.window(pool, `${system.key}-many`, system, counts.seconds / counts.floodTurns);
+  const floods = new Map(
+    systems.map((system) => [system.key, counts.windows.map((window) => new FloodTally({ ...counts, window }))]),
+  );
+  for (const [w, window] of counts.windows.entries()) {
+    log(`relay: throughput, ${window} in flight per pair`);
+    for (let turn = 0; turn < counts.floodTurns; turn++) {
+      for (const system of inTurn(systems, turn)) {
+        const tally = floods.get(system.key)?.[w] as FloodTally;
+        await tally.window(pool, `${system.key}-many`, system, counts.seconds / counts.floodTurns);
+      }
     }
   }
   for (const system of systems) await pool.close(`${system.key}-many`);
@@ -140,7 +148,7 @@ export async function measureRelays(
       {
         frameBytes: frameBytes.get(system.key) ?? 0,
         onePair: summarize(latencies.get(system.key) ?? []),
-        flood: (floods.get(system.key) as FloodTally).result(),
+        floods: (floods.get(system.key) ?? []).map((tally) => tally.result()),
         setup: summarize(setups.get(system.key) ?? []),
       },
     ]),
@@ -163,7 +171,7 @@ export async function measureFlood(
   pool: DriverPool,
   group: string,
   system: System,
-  counts: Pick<RelayCounts, "pairs" | "window" | "seconds" | "warmupSeconds">,
+  counts: Pick<RelayCounts, "pairs" | "seconds" | "warmupSeconds"> & { window: number },
 ): Promise<Flood> {
   const tally = new FloodTally(counts);
   await tally.window(pool, group, system, counts.seconds);
@@ -181,7 +189,7 @@ class FloodTally {
   readonly #server = new CpuTally();
   readonly #driver = new CpuTally();
 
-  constructor(private readonly counts: Pick<RelayCounts, "pairs" | "window" | "warmupSeconds">) {}
+  constructor(private readonly counts: Pick<RelayCounts, "pairs" | "warmupSeconds"> & { window: number }) {}
 
   async window(pool: DriverPool, group: string, system: System, seconds: number): Promise<void> {
     const driverPids = [...pool.pids, process.pid];

@@ -22,7 +22,7 @@ export interface Results {
     seconds?: number;
   };
   frameBytes?: number;
-  /** By system key, in the order measured: machine, floor, node, zero, seed. */
+  /** By system key, in the order measured: machine, floor, hop, node, redis, zero, seed (and a baseline's). */
   relay?: Record<string, RelayResult & { name: string }>;
   busyRoom?: BusyRoom;
   callSetup?: SetupBatch[];
@@ -58,29 +58,46 @@ export function renderReport(results: Results): string {
 
 function renderRelay(relay: NonNullable<Results["relay"]>, counts: RelayCounts, machineCores: number): string[] {
   const lines = ["## Relay: latency, throughput, set-up and CPU per message", ""];
+  const windows = counts.windows;
   lines.push(
-    `| system | 1 pair p50 ms | 1 pair p99 ms | ${counts.pairs} pairs msg/s | set-up p50 ms | server CPU µs/msg | server cores (busiest thread) | driver cores (busiest thread) | limited by |`,
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    `| system | 1 pair p50 ms | 1 pair p99 ms | set-up p50 ms | ${windows.map((w) => `${counts.pairs} pairs msg/s, ${w} in flight | server CPU µs/msg, ${w} in flight`).join(" | ")} |`,
+    `| --- | --- | --- | --- | ${windows.map(() => "--- | ---").join(" | ")} |`,
   );
   for (const r of Object.values(relay)) {
-    const f = r.flood;
+    const floods = r.floods.map(
+      (f) => `${f.messagesPerSecond.toFixed(0)}${f.bound === "server" ? "" : " †"} | ${us(f.serverCpuMsPerMessage)}`,
+    );
     lines.push(
-      `| ${r.name} | ${ms(r.onePair.p50)} | ${ms(r.onePair.p99)} | ${f.messagesPerSecond.toFixed(0)} | ${r.setup.p50.toFixed(1)} | ` +
-        `${us(f.serverCpuMsPerMessage)} | ${cores(f.server)} | ${cores(f.driver)} | ${boundLabel(f)} |`,
+      `| ${r.name} | ${ms(r.onePair.p50)} | ${ms(r.onePair.p99)} | ${r.setup.p50.toFixed(1)} | ${floods.join(" | ")} |`,
     );
   }
-  lines.push(...renderRatios(relay));
-  const errors = Object.values(relay).filter((r) => r.flood.errors > 0);
+  lines.push(
+    "",
+    "† Not server-bound (see the next table): that throughput measures how the machine was shared, not the server.",
+    "",
+    "| system | in flight per pair | msg/s | server CPU µs/msg | server cores (busiest thread) | driver cores (busiest thread) | limited by |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+  );
+  for (const r of Object.values(relay)) {
+    for (const f of r.floods) {
+      lines.push(
+        `| ${r.name} | ${f.window} | ${f.messagesPerSecond.toFixed(0)} | ${us(f.serverCpuMsPerMessage)} | ${cores(f.server)} | ${cores(f.driver)} | ${boundLabel(f)} |`,
+      );
+    }
+  }
+  lines.push(...renderRatios(relay, windows));
+  const errors = Object.values(relay).filter((r) => r.floods.some((f) => f.errors > 0));
   lines.push(
     "",
     `How: the systems are measured in turns, not one after another, so that load coming and going on the machine ` +
       `lands on each alike. Latency is one pair, one relay in flight, ${counts.roundsOnePair} round trips after ` +
       `${counts.warmupOnePair} (one-way = half a round trip), in ${counts.latencyTurns} turns per system. ` +
-      `Throughput is ${counts.pairs} pairs, each keeping ${counts.window} relays in flight, ${counts.seconds} s in ` +
+      `Throughput is ${counts.pairs} pairs, each keeping ${windows.join(", then ")} relay${windows.length > 1 || windows[0] !== 1 ? "s" : ""} in flight ` +
+      `(one: ICE candidates trickling, each answered before the next; several: a burst), ${counts.seconds} s per window in ` +
       `${counts.floodTurns} turns per system, each after ${counts.warmupSeconds} s of warm-up; msg/s counts relayed ` +
       `messages (two per round trip). ` +
       `CPU is read from /proc over the same seconds: the server's is every workerd process of its \`wrangler dev\` ` +
-      `(proxy and worker) or the Node process; the driver's is its processes and the bench's own. ` +
+      `(proxy and worker), the Node process, or the two Node processes and \`redis-server\`; the driver's is its processes and the bench's own. ` +
       `"(n%)" is the busiest single thread, as a share of one core; the machine has ${machineCores}. ` +
       `Set-up is ${counts.setupRooms} calls one after another per system, the systems in turns (two peers connect and ` +
       `authenticate, create, ask, accept), ` +
@@ -89,43 +106,62 @@ function renderRelay(relay: NonNullable<Results["relay"]>, counts: RelayCounts, 
   if (errors.length > 0) {
     lines.push(
       "",
-      `Frames that were not relays (refusals) while flooding: ${errors.map((r) => `${r.name}: ${r.flood.errors} (first: \`${r.flood.firstError}\`)`).join("; ")}.`,
+      `Frames that were not relays (refusals) while flooding: ${errors
+        .map((r) => {
+          const f = r.floods.find((flood) => flood.errors > 0);
+          return `${r.name}: ${r.floods.reduce((n, flood) => n + flood.errors, 0)} (first: \`${f?.firstError}\`)`;
+        })
+        .join("; ")}.`,
     );
   }
   lines.push("");
   return lines;
 }
 
-/** Each system against each comparator it is not: the runtime floor, the Node socket.io server, the machine floor. */
-function renderRatios(relay: NonNullable<Results["relay"]>): string[] {
-  const comparators = (["floor", "node", "machine"] as const).filter((key) => relay[key]);
+/** The systems compared, and what each is compared with: the floors, the Node servers, and a baseline of this server. */
+const COMPARED = ["zero", "seed", "zero-base", "seed-base", "node", "redis"] as const;
+const COMPARATORS = ["floor", "node", "redis", "machine"] as const;
+
+/** Each system against each comparator it is not: the runtime floor, the Node socket.io servers, the machine floor. */
+function renderRatios(relay: NonNullable<Results["relay"]>, windows: number[]): string[] {
+  const comparators = COMPARATORS.filter((key) => relay[key]);
   if (comparators.length === 0) return [];
   const lines = [
     "",
     "Ratios within this run (latency and CPU: lower is better; msg/s: higher is better; set-up: ms more than the comparator's):",
     "",
-    "| system | against | 1 pair p50 | 1 pair p99 | msg/s | server CPU per msg | set-up p50 |",
-    "| --- | --- | --- | --- | --- | --- | --- |",
+    `| system | against | 1 pair p50 | 1 pair p99 | ${windows.map((w) => `msg/s, ${w} in flight`).join(" | ")} | ${windows.map((w) => `CPU per msg, ${w} in flight`).join(" | ")} | set-up p50 |`,
+    `| --- | --- | --- | --- | ${windows.map(() => "---").join(" | ")} | ${windows.map(() => "---").join(" | ")} | --- |`,
   ];
-  for (const key of ["zero", "seed", "node"]) {
+  for (const key of COMPARED) {
     const r = relay[key];
     if (!r) continue;
+    const own: string[] = [];
     // Seed-style sockets relay through one hop between objects, as the one-hop floor does.
-    for (const against of key === "seed" && relay.hop ? ["hop" as const, ...comparators] : comparators) {
+    if (key.startsWith("seed") && relay.hop) own.push("hop");
+    if (key.endsWith("-base") && relay[key.replace("-base", "")]) own.unshift(key.replace("-base", ""));
+    for (const against of [...own, ...comparators]) {
       const c = relay[against];
       if (!c || against === key) continue;
+      const msgs = r.floods.map((f, i) => (c.floods[i] ? throughputRatio(f, c.floods[i]) : "-"));
+      const cpu = r.floods.map((f, i) =>
+        c.floods[i] ? times(f.serverCpuMsPerMessage, c.floods[i].serverCpuMsPerMessage) : "-",
+      );
       lines.push(
         `| ${r.name} | ${c.name.split(" (")[0]} | ${times(r.onePair.p50, c.onePair.p50)} | ${times(r.onePair.p99, c.onePair.p99)} | ` +
-          `${throughputRatio(r.flood, c.flood)} | ` +
-          `${times(r.flood.serverCpuMsPerMessage, c.flood.serverCpuMsPerMessage)} | ${plus(r.setup.p50, c.setup.p50)} |`,
+          `${msgs.join(" | ")} | ${cpu.join(" | ")} | ${plus(r.setup.p50, c.setup.p50)} |`,
       );
     }
   }
-  const unbound = Object.values(relay).filter((r) => r.flood.bound !== "server");
+  const unbound = Object.values(relay).flatMap((r) =>
+    r.floods
+      .filter((f) => f.bound !== "server")
+      .map((f) => `${r.name.split(" (")[0]}, ${f.window} in flight: ${boundLabel(f)}`),
+  );
   if (unbound.length > 0) {
     lines.push(
       "",
-      `† Not both server-bound (${unbound.map((r) => `${r.name.split(" (")[0]}: ${boundLabel(r.flood)}`).join("; ")}): ` +
+      `† Not both server-bound (${unbound.join("; ")}): ` +
         "that msg/s ratio measures how the machine was shared, not the servers. CPU per message still compares them.",
     );
   }
@@ -133,11 +169,11 @@ function renderRatios(relay: NonNullable<Results["relay"]>): string[] {
 }
 
 function renderBusyRoom(busy: BusyRoom, relay: NonNullable<Results["relay"]>): string[] {
-  const floor = relay.floor;
   const f = busy.flood;
+  const floor = relay.floor?.floods.find((flood) => flood.window === f.window);
   const ratio =
-    floor && comparable(f, floor.flood)
-      ? ` (${times(f.messagesPerSecond, floor.flood.messagesPerSecond)} of the runtime floor's ${floor.flood.pairs} pairs in ${floor.flood.pairs} objects)`
+    floor && comparable(f, floor)
+      ? ` (${times(f.messagesPerSecond, floor.messagesPerSecond)} of the runtime floor's ${floor.pairs} pairs in ${floor.pairs} objects)`
       : floor
         ? " (no ratio to the runtime floor: not both server-bound)"
         : "";
@@ -214,7 +250,13 @@ const READING_NOTES = `## Reading these numbers
   such proxy. The machine floor and the Node socket.io server run without it.
 - The Node socket.io server runs this project's signaling rules (src/signaling/) in a stock
   socket.io 4 server (bench/node-server/), storage in memory, events to other peers with
-  \`io.to(id).emit\`: what a user would run instead of Durable Objects, on one machine.
+  \`io.to(id).emit\`: what a user would run instead of Durable Objects, on one machine. The
+  two-process row is how the original server scales: rooms in a \`redis-server\` (each rule runs on
+  its room's hashes, read in one round trip; a relay only reads), events to the other process through
+  \`@socket.io/redis-adapter\`'s pub/sub, each pair's peers on different processes; its CPU is both
+  Node processes and \`redis-server\`.
+- With one relay in flight per pair nothing can share an RPC: each seed-style relay pays one. With
+  several, the relays a socket sends together travel together (one RPC per turn per receiving object).
 - Set-up one after another starts a new room each time, so on the runtime floor and this server it
   includes creating a Durable Object.
 - Single runs on a shared machine are noisy, above all at p99; compare ratios within one run.

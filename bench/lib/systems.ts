@@ -5,6 +5,7 @@ import { fetchAppToken } from "../../test/support/app-token";
 import { type DevServer, type DevServerOptions, startDevServer } from "../../test/support/wrangler-dev";
 import { type ChildServer, startChildServer } from "./child-server";
 import { processTree } from "./proc";
+import { startRedis } from "./redis-server";
 import type { System } from "./relay";
 import { benchSocket, relayFrame, setUpCall } from "./targets";
 
@@ -44,19 +45,31 @@ export interface Running {
 /**
  * Starts everything the relay comparison drives, all on loopback: this
  * server and the runtime floor under `wrangler dev` (workerd, behind
- * wrangler's local proxy), the Node socket.io comparator and the machine
- * floor as Node processes of their own.
+ * wrangler's local proxy), the Node socket.io comparator as one process, and
+ * as two sharing a `redis-server` (the original server's way to scale), and
+ * the machine floor, as Node processes of their own. `baseline`: another
+ * checkout of this project (a folder with its wrangler.toml, .dev.vars and
+ * built public/vendor), run beside this one as systems "zero-base" and
+ * "seed-base", so that old code and new are measured in turns in one run.
+ * Systems marked `optional` run only when named in `--systems`.
  */
-export async function startSystems(options: { deflate: boolean }): Promise<Running> {
+export async function startSystems(options: { deflate: boolean; baseline?: string }): Promise<Running> {
   const nodeSecret = randomBytes(32).toString("hex");
-  const [server, runtimeFloor, nodeServer, machineFloor] = await Promise.all([
+  const redis = await startRedis();
+  const [server, runtimeFloor, nodeServer, machineFloor, nodeA, nodeB, base] = await Promise.all([
     startWrangler({ vars: BENCH_VARS }),
     startWrangler({ config: join(bench, "floor/wrangler.toml") }),
     startChildServer(join(bench, "node-server/main.ts"), { TOKEN_SECRET: nodeSecret }),
     startChildServer(join(bench, "machine-floor/main.ts")),
+    startChildServer(join(bench, "node-server/main.ts"), { TOKEN_SECRET: nodeSecret, REDIS_URL: redis.url }),
+    startChildServer(join(bench, "node-server/main.ts"), { TOKEN_SECRET: nodeSecret, REDIS_URL: redis.url }),
+    options.baseline ? startWrangler({ vars: BENCH_VARS, config: join(options.baseline, "wrangler.toml") }) : undefined,
   ]);
   const stop = async () => {
-    await Promise.all([server.stop(), runtimeFloor.stop(), nodeServer.stop(), machineFloor.stop()]);
+    await Promise.all(
+      [server, runtimeFloor, nodeServer, machineFloor, nodeA, nodeB, base].map((running) => running?.stop()),
+    );
+    await redis.stop();
   };
   try {
     const appToken = await fetchAppToken(server.url, "bench");
@@ -86,10 +99,23 @@ export async function startSystems(options: { deflate: boolean }): Promise<Runni
         serverPids: workerd(runtimeFloor),
       },
       {
+        key: "hop-turn",
+        name: "runtime floor, one hop, every frame waiting for the turn's end",
+        target: { kind: "floor", url: runtimeFloor.url, frameBytes, path: "hop", mode: "turn" },
+        serverPids: workerd(runtimeFloor),
+        optional: true,
+      },
+      {
         key: "node",
         name: "Node socket.io 4 server, same rules",
         target: signaling(nodeServer.url, nodeAppToken, "room"),
         serverPids: own(nodeServer),
+      },
+      {
+        key: "redis",
+        name: "Node socket.io 4, two processes + Redis adapter (a pair's peers on different processes)",
+        target: { ...signaling(nodeA.url, nodeAppToken, "own"), urlB: nodeB.url },
+        serverPids: () => [nodeA.pid, nodeB.pid, redis.pid],
       },
       {
         key: "zero",
@@ -104,6 +130,23 @@ export async function startSystems(options: { deflate: boolean }): Promise<Runni
         serverPids: workerd(server),
       },
     ];
+    if (base) {
+      const baseToken = await fetchAppToken(base.url, "bench");
+      systems.push(
+        {
+          key: "zero-base",
+          name: "baseline, zero hops (room in the query)",
+          target: signaling(base.url, baseToken, "room"),
+          serverPids: workerd(base),
+        },
+        {
+          key: "seed-base",
+          name: "baseline, seed-style (own objects)",
+          target: signaling(base.url, baseToken, "own"),
+          serverPids: workerd(base),
+        },
+      );
+    }
     for (const system of systems) system.target.deflate = options.deflate;
     return { systems, server, appToken, frameBytes, stop };
   } catch (error) {

@@ -12,9 +12,17 @@ import { connectRaw, openWebSocket, type RawSocket } from "./raw-socket";
  *   "hop" puts each side in its own object (the runtime floor's one-hop relay).
  */
 export type Target = (
-  | { kind: "signaling"; url: string; appToken: string; app: string; placement: "room" | "own" }
+  | {
+      kind: "signaling";
+      url: string;
+      appToken: string;
+      app: string;
+      placement: "room" | "own";
+      /** Where the second peer of each pair connects, when the server is several processes (default: `url`). */
+      urlB?: string;
+    }
   /** `frameBytes`: the size of this server's relay request, so that the floors carry as many bytes. */
-  | { kind: "floor"; url: string; frameBytes: number; path?: "pair" | "hop" }
+  | { kind: "floor"; url: string; frameBytes: number; path?: "pair" | "hop"; mode?: string }
 ) & {
   /** Offer permessage-deflate, as browsers and socket.io-client do (`--deflate`). */
   deflate?: boolean;
@@ -43,8 +51,9 @@ export async function benchSocket(
   target: Extract<Target, { kind: "signaling" }>,
   room: string,
   name: string,
+  second = false,
 ): Promise<BenchSocket> {
-  const socket = await connectRaw(target.url, {
+  const socket = await connectRaw(second ? (target.urlB ?? target.url) : target.url, {
     auth: { token: target.appToken },
     deflate: target.deflate ?? false,
     ...(target.placement === "room" ? { query: { app: target.app, room, token: target.appToken } } : {}),
@@ -81,8 +90,10 @@ export async function floorPair(
   id: string,
   deflate = false,
   path: "pair" | "hop" = "pair",
+  mode?: string,
 ): Promise<[WebSocket, WebSocket]> {
-  const at = (side: string) => `${url.replace(/^http/, "ws")}/${path}?id=${encodeURIComponent(id)}&side=${side}`;
+  const at = (side: string) =>
+    `${url.replace(/^http/, "ws")}/${path}?id=${encodeURIComponent(id)}&side=${side}${mode ? `&mode=${mode}` : ""}`;
   const a = await openWebSocket(at("a"), deflate);
   return [a, await openWebSocket(at("b"), deflate)];
 }
@@ -106,11 +117,11 @@ export async function timedSetUp(target: Target, room: string): Promise<{ ms: nu
   const started = performance.now();
   if (target.kind === "signaling") {
     const a = await benchSocket(target, room, "a");
-    const b = await benchSocket(target, room, "b");
+    const b = await benchSocket(target, room, "b", true);
     await setUpCall(room, a, b);
     return { ms: performance.now() - started, close: () => closeAll(a, b) };
   }
-  const [a, b] = await floorPair(target.url, room, target.deflate, target.path);
+  const [a, b] = await floorPair(target.url, room, target.deflate, target.path, target.mode);
   const frame = "x".repeat(64);
   for (let i = 0; i < SETUP_CROSSINGS; i++) {
     const [from, to] = i % 2 === 0 ? [a, b] : [b, a];

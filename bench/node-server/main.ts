@@ -5,11 +5,17 @@
  *
  *   TOKEN_SECRET=... PORT=0 node --import tsx bench/node-server/main.ts
  *
+ * With `REDIS_URL`, it is one of several processes sharing a Redis server, as
+ * the original server scales: rooms in Redis, events to sockets of other
+ * processes through `@socket.io/redis-adapter`.
+ *
  * Prints `listening <port>` once it accepts connections.
  */
 import { createServer } from "node:http";
+import { createAdapter } from "@socket.io/redis-adapter";
+import { createClient, type RedisClientType } from "redis";
 import { Server } from "socket.io";
-import { MemoryRedis } from "../../test/support/memory-redis";
+import { memoryRooms, redisRooms } from "./room-state";
 import { NODE_SETTINGS } from "./settings";
 import { hostSignaling } from "./signaling-host";
 
@@ -31,7 +37,19 @@ const io = new Server(http, {
   pingInterval: NODE_SETTINGS.pingInterval,
   pingTimeout: NODE_SETTINGS.pingTimeout,
 });
-hostSignaling(io, { secret, kv: new MemoryRedis() });
+const redisUrl = process.env.REDIS_URL;
+let clients: RedisClientType[] = [];
+if (redisUrl) {
+  // Three connections: the adapter's publisher and subscriber, and one for the rooms' commands.
+  clients = await Promise.all(
+    [0, 1, 2].map(() => createClient({ url: redisUrl }).connect() as Promise<RedisClientType>),
+  );
+  const [pub, sub, data] = clients as [RedisClientType, RedisClientType, RedisClientType];
+  io.adapter(createAdapter(pub, sub));
+  hostSignaling(io, { secret, rooms: redisRooms(data) });
+} else {
+  hostSignaling(io, { secret, rooms: memoryRooms() });
+}
 
 http.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
   const address = http.address();
@@ -39,5 +57,6 @@ http.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
 });
 process.on("SIGTERM", () => {
   io.close();
+  for (const client of clients) client.destroy();
   process.exit(0);
 });

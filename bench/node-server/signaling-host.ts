@@ -4,17 +4,20 @@ import { signSessionToken, verifyAppToken, verifySessionToken } from "../../src/
 import { VerifiedSessions } from "../../src/auth/verified-sessions";
 import type { Outcome } from "../../src/protocol/events";
 import { type ConnectionState, newConnection } from "../../src/signaling/connection-state";
-import type { KvStore } from "../../src/signaling/kv-store";
 import { applyMembership } from "../../src/signaling/membership";
 import type { RoomGateway } from "../../src/signaling/room-requests";
-import { applyRoomAction } from "../../src/signaling/room-rules";
+import { applyRoomAction, type MembershipChange } from "../../src/signaling/room-rules";
 import type { Peer } from "../../src/signaling/room-store";
 import { routeEvent, type SignalingServices } from "../../src/signaling/router";
 import { placementFromQuery } from "../../src/socket/placement";
+import type { RoomState } from "./room-state";
 import { NODE_SETTINGS } from "./settings";
 
-/** The one "object" of this server: every socket and every room live in this process. */
+/** The one "object" of this server: events for a socket go to it by id, wherever its process (the adapter's work). */
 const HOME = "node";
+
+/** What a process tells the others when a socket it does not hold joined or left a room (socket.io's `serverSideEmit`). */
+const MEMBERSHIP = "signaling-membership";
 
 /**
  * Hosts the project's signaling rules (src/signaling/) on a stock socket.io 4
@@ -25,15 +28,20 @@ const HOME = "node";
  * It mirrors src/durable/room-object.ts with the Durable Object gateway replaced by
  * a direct call: one connection's events are handled in order, a session
  * token is verified once per connection, a departing socket leaves its rooms.
+ * Rooms live where `rooms` keeps them: this process's memory, or a Redis
+ * server shared by several processes (then `io` has the Redis adapter, which
+ * carries `io.to(id).emit` to the process holding the socket, and a
+ * membership change of a socket held elsewhere is told to the other
+ * processes before the event that announces it).
  * Left out, because the bench does not exercise them: the rate limiter, join
  * request timeouts and the room audit (the Durable Object's alarm work).
  *
  * @example
  * const io = new Server(http, { transports: ["websocket"] });
- * hostSignaling(io, { secret, kv: new MemoryRedis() });
+ * hostSignaling(io, { secret, rooms: memoryRooms() });
  */
-export function hostSignaling(io: Server, options: { secret: string; kv: KvStore }): void {
-  const { secret, kv } = options;
+export function hostSignaling(io: Server, options: { secret: string; rooms: RoomState }): void {
+  const { secret } = options;
   const limits = { maxMembers: NODE_SETTINGS.maxRoomMembers, maxPendingRequests: NODE_SETTINGS.maxPendingRequests };
   const states = new Map<string, ConnectionState>();
   const sessions = new VerifiedSessions();
@@ -43,12 +51,23 @@ export function hostSignaling(io: Server, options: { secret: string; kv: KvStore
     if (current) states.set(socketId, change(current));
   };
 
+  io.on(MEMBERSHIP, (id: string, room: string, change: MembershipChange) =>
+    update(id, (current) => applyMembership(current, room, change)),
+  );
+
   const rooms: RoomGateway = {
     request: async (ref, actor, action) => {
-      const result = applyRoomAction({ kv, ref, now: Date.now(), limits }, actor, action);
+      const now = Date.now();
+      const result = await options.rooms.run(ref, action.kind !== "relay", (kv) =>
+        applyRoomAction({ kv, ref, now, limits }, actor, action),
+      );
       for (const delivery of result.deliveries) {
         const change = delivery.membership;
-        if (change) update(delivery.to.id, (current) => applyMembership(current, ref.room, change));
+        if (change && states.has(delivery.to.id)) {
+          update(delivery.to.id, (current) => applyMembership(current, ref.room, change));
+        } else if (change && options.rooms.shared) {
+          io.serverSideEmit(MEMBERSHIP, delivery.to.id, ref.room, change);
+        }
         io.to(delivery.to.id).emit(delivery.event, delivery.data);
       }
       return result.membership

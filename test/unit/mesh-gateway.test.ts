@@ -100,4 +100,36 @@ describe("the rooms gateway's one-hop relay", () => {
     await Promise.all(queued.map((reply) => reply.later));
     expect(batches.map((batch) => batch.length)).toEqual([1, 2]);
   });
+
+  it("sends a relay at once, not at the turn's end, once relays to that object come one at a time", async () => {
+    const { gateway, batches } = gatewayToThere();
+    // Ping-pong: each relay alone, answered before the next. The first two wait for the turn's end.
+    for (let i = 0; i < 2; i++) await (await gateway.request(ref, alice, relayTo("bob"))).later;
+    expect(batches).toHaveLength(2);
+    const third = await gateway.request(ref, alice, relayTo("bob"));
+    expect(batches).toHaveLength(3); // left with no wait for the turn
+    expect((await third.later)?.outcome.ok).toBe(true);
+  });
+
+  it("waits for the turn's end again once relays to that object come together", async () => {
+    let answer: () => void = () => {};
+    let held = false;
+    const { gateway, batches } = gatewayToThere(() =>
+      held ? new Promise<void>((resolve) => (answer = resolve)) : Promise.resolve(),
+    );
+    for (let i = 0; i < 2; i++) await (await gateway.request(ref, alice, relayTo("bob"))).later;
+    held = true;
+    const lone = await gateway.request(ref, alice, relayTo("bob")); // at once, and its RPC is held
+    const behind = await gateway.request(ref, alice, relayTo("bob")); // queued behind it
+    expect(batches.map((batch) => batch.length)).toEqual([1, 1, 1]);
+    held = false;
+    answer();
+    await Promise.all([lone.later, behind.later]);
+    expect(batches.map((batch) => batch.length)).toEqual([1, 1, 1, 1]);
+    // Relays came together: the next ones wait for the turn's end and share one RPC.
+    const together = await Promise.all([1, 2, 3].map(() => gateway.request(ref, alice, relayTo("bob"))));
+    expect(batches).toHaveLength(4);
+    await Promise.all(together.map((reply) => reply.later));
+    expect(batches.map((batch) => batch.length)).toEqual([1, 1, 1, 1, 3]);
+  });
 });

@@ -38,7 +38,18 @@ interface RelayQueue {
   sending: boolean;
   /** Sends at once what waits for the end of the turn (set while it waits). */
   hurry: (() => void) | null;
+  /** Sendings in a row, up to the last, that each carried one relay with none behind it. */
+  lone: number;
 }
+
+/**
+ * After this many lone sendings in a row (one relay, none queued behind it), a
+ * relay to that object leaves at once instead of at the end of the turn.
+ */
+const LONE_BEFORE_AT_ONCE = 2;
+
+/** Relay queues kept (their object's recent pattern) before the idle ones are let go. */
+const MAX_RELAY_QUEUES = 1_000;
 
 /**
  * How an object's sockets reach rooms. A relay between members goes straight
@@ -119,25 +130,43 @@ export class MeshGateway implements RoomGateway {
 
   /**
    * Queues a relay for object `home`. One RPC at a time per object, carrying
-   * everything queued since the last one left, and the first waits for the
-   * end of the current turn of the event loop: the frames that arrived
-   * together (the runtime hands them over one event each) leave together.
-   * An RPC costs both objects far more than a relay's own work: in the
-   * bench's seed-style flood (8 relays in flight per pair) this carried 8
-   * relays per RPC instead of 1.6, for about 30% less server CPU per message
-   * and no measurable latency with one relay in flight. Order is kept, per object.
+   * everything queued since the last one left. An RPC costs both objects far
+   * more than a relay's own work (its call alone was about 25 µs of the
+   * sender's CPU in a profile), so relays that arrive together should leave
+   * together; but the runtime hands over each frame as an event of its own,
+   * so only waiting for the end of the turn gathers them, and with one relay
+   * in flight (ICE candidates trickling, a ping-pong) that wait is pure
+   * latency. So it adapts, per receiving object:
+   * - at first, and while relays come together, the first waits for the end
+   *   of the turn (`setTimeout(0)`) and the rest of the turn joins it; what
+   *   queues while an RPC is out goes in the next. In the bench's flood (8 in
+   *   flight per pair) this carried 4-8 relays per RPC;
+   * - after {@link LONE_BEFORE_AT_ONCE} sendings in a row that each carried
+   *   a single relay with nothing queued behind it, a relay finding no RPC out
+   *   leaves at once; one that finds an RPC out (relays coming together again)
+   *   brings back the wait.
+   * Sending every relay at once whenever no RPC was out lost under 8 in flight
+   * (about 2x the server CPU per relay): it breaks the convoys that batching
+   * forms (frames that travel together arrive together and leave together
+   * again), and once broken, each relay tends to find the RPC before it
+   * already answered, so each pays an RPC of its own. Order is kept, per object.
    */
   #relayOut(home: string, item: RelayItem): Promise<boolean> {
     const delivered = new Promise<boolean>((resolve) => {
       let queue = this.#relayQueues.get(home);
       if (!queue) {
-        queue = { items: [], sending: false, hurry: null };
+        if (this.#relayQueues.size >= MAX_RELAY_QUEUES) this.#forgetIdleQueues();
+        queue = { items: [], sending: false, hurry: null, lone: 0 };
         this.#relayQueues.set(home, queue);
       }
       queue.items.push({ ...item, resolve });
       if (queue.sending) return;
       queue.sending = true;
       const waiting = queue;
+      if (queue.lone >= LONE_BEFORE_AT_ONCE) {
+        void this.#flushRelays(home, waiting);
+        return;
+      }
       const flush = () => {
         clearTimeout(timer);
         waiting.hurry = null;
@@ -159,8 +188,12 @@ export class MeshGateway implements RoomGateway {
   }
 
   async #flushRelays(home: string, queue: RelayQueue): Promise<void> {
+    let rpcs = 0;
+    let relays = 0;
     while (queue.items.length > 0) {
       const items = queue.items.splice(0);
+      rpcs++;
+      relays += items.length;
       let delivered: boolean[];
       try {
         delivered = await this.host.stubs.get(home).relayBatch(items.map(({ ref, to, frame }) => ({ ref, to, frame })));
@@ -171,7 +204,12 @@ export class MeshGateway implements RoomGateway {
       for (const [i, item] of items.entries()) item.resolve(delivered[i] === true);
     }
     queue.sending = false;
-    if (this.#relayQueues.get(home) === queue) this.#relayQueues.delete(home);
+    queue.lone = rpcs === 1 && relays === 1 ? queue.lone + 1 : 0;
+  }
+
+  /** Lets go of the queues with nothing waiting (they only remember how their object's relays came). */
+  #forgetIdleQueues(): void {
+    for (const [home, queue] of this.#relayQueues) if (!queue.sending) this.#relayQueues.delete(home);
   }
 
   /** Whether the socket of `socketId`, held here, is a member of `ref` as this object knows it. */

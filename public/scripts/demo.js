@@ -151,14 +151,21 @@ async function connectClient(room) {
   if (state.client && state.client.peerName === state.name) return state.client;
   state.client?.close();
   setStatus("Connecting…", "idle");
-  const client = await connect(location.origin, {
-    token: state.appToken,
-    peerinfo: { name: state.name },
-    ...(room ? { room } : {}),
-    // The page's own ICE servers (public/scripts/config.js) besides the server's, which the
-    // library fetches for each call and refreshes before their credentials expire.
-    iceServers: window.DEMO_CONFIG?.iceServers ?? [],
-  });
+  let client;
+  try {
+    client = await connect(location.origin, {
+      token: state.appToken,
+      peerinfo: { name: state.name },
+      ...(room ? { room } : {}),
+      // The page's own ICE servers (public/scripts/config.js) besides the server's, which the
+      // library fetches for each call and refreshes before their credentials expire.
+      iceServers: window.DEMO_CONFIG?.iceServers ?? [],
+    });
+  } catch (error) {
+    // The caller says why; the status must not stay on "Connecting…".
+    setStatus("Not connected", "idle");
+    throw error;
+  }
   client.peerName = state.name;
   state.client = client;
   state.online = true;

@@ -86,6 +86,11 @@ export class Client extends Emitter<ClientEvents> {
    */
   async joinRoom(name: string | undefined = this.#placedIn, options: RoomOptions = {}): Promise<Room> {
     if (name === undefined) throw new SignalingError("ERR_INVALID_REQUEST", "joinRoom needs the room's name");
+    // A second call while the first waits (a double click) is refused as the server would refuse it,
+    // and leaves the first call's waiter alone: the owner's answer settles that one.
+    if (this.#asking.has(name)) {
+      throw new SignalingError("ERR_JOIN_PENDING", "A request to join this room is already waiting for its owner");
+    }
     const accepted = new Promise<RoomJoinAccept>((resolve, reject) => this.#asking.set(name, { resolve, reject }));
     accepted.catch(() => undefined); // handled below; a refused request may reject before it is awaited
     try {

@@ -136,9 +136,17 @@ export class Signaling extends Emitter<SignalingEvents> {
         signaling.socket.off("connect_error", onConnectError);
         resolve(signaling);
       });
+      let probed = false;
       const onConnectError = (error: Error & { data?: { code?: string } }) => {
         // A CONNECT refused by the server (a bad token) is final; network failures are retried.
-        if (error.data?.code) fail(new SignalingError(error.data.code as "ERR_CONNECT_FAILED", error.message));
+        if (error.data?.code) return fail(new SignalingError(error.data.code as "ERR_CONNECT_FAILED", error.message));
+        // With the room in the query, the server refuses a bad token at the upgrade (HTTP 401), which a
+        // WebSocket cannot read: ask once without the room, where the CONNECT answer says why.
+        if (options.room === undefined || probed) return;
+        probed = true;
+        void refusalOfToken(options).then((refused) => {
+          if (refused) fail(refused);
+        });
       };
       signaling.socket.on("connect_error", onConnectError);
       signaling.#authFailed = fail;
@@ -300,6 +308,33 @@ export class Signaling extends Emitter<SignalingEvents> {
   #wake(): void {
     for (const wake of this.#waiters.splice(0)) wake();
   }
+}
+
+/**
+ * Why the server refuses `options.token`, asked on a connection of its own without the room (a
+ * CONNECT with the token, which a refusal answers with its code); null when it does not refuse it.
+ */
+function refusalOfToken(options: SignalingOptions): Promise<SignalingError | null> {
+  return new Promise((resolve) => {
+    const probe: Socket = io(options.url, {
+      transports: ["websocket"],
+      forceNew: true,
+      reconnection: false,
+      ...options.socket,
+      query: {},
+      auth: { token: options.token },
+    });
+    const done = (refused: SignalingError | null) => {
+      clearTimeout(timer);
+      probe.close();
+      resolve(refused);
+    };
+    const timer = setTimeout(() => done(null), 5_000);
+    probe.once("connect", () => done(null));
+    probe.once("connect_error", (error: Error & { data?: { code?: string } }) =>
+      done(error.data?.code ? new SignalingError(error.data.code as "ERR_CONNECT_FAILED", error.message) : null),
+    );
+  });
 }
 
 function disconnected(): Outcome {

@@ -274,6 +274,9 @@ function endCall() {
   state.media = null;
   ui.localVideo.srcObject = null;
   setRole(null);
+  // The call is over (left, or a join refused): the address is no longer its link. A page going
+  // away keeps its address, which its reload comes back to.
+  if (!state.unloading) place.showRoomInAddress(null);
 }
 
 async function leave() {

@@ -201,6 +201,8 @@ describe("the /demo page in headless Chromium", () => {
     await cid.page.fill("#room", `${room}-nowhere`);
     await cid.page.click("#join");
     await cid.page.locator("#messages li.error", { hasText: "Room not found" }).waitFor({ timeout: 20_000 });
+    // A room that does not exist is not left in the address (a reload would offer it again).
+    await expect.poll(() => cid.page.url(), { timeout: 10_000 }).toBe(`${cid.origin}/demo`);
     await cid.page.fill("#room", room);
     await cid.page.click("#join");
     const third = ann.page.locator("#requests li", { hasText: "Cid asks to join" });

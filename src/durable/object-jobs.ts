@@ -6,6 +6,7 @@ import { LocalDelivery } from "./mesh/local-delivery";
 import { MeshGateway } from "./mesh/mesh-gateway";
 import { ObjectStubs } from "./mesh/object-stubs";
 import { Rosters } from "./mesh/rosters";
+import { SessionClaims } from "./recovery/session-claims";
 import { SessionKeeper } from "./recovery/session-keeper";
 import { SessionLogs } from "./recovery/session-logs";
 import { SessionStore } from "./recovery/session-store";
@@ -32,6 +33,7 @@ export interface ObjectJobs {
   stores: Array<Lazy<unknown>>;
   held: HeldSockets;
   keeper: SessionKeeper;
+  claims: SessionClaims;
   delivery: LocalDelivery;
   room: RoomAuthority;
   departures: Departures;
@@ -45,7 +47,7 @@ export interface ObjectJobs {
  * at a job built later:
  *
  *   runtime (alarm, queues, stubs) -> session logs -> held sockets
- *   -> session keeper -> local delivery -> room authority -> mesh gateway
+ *   -> session keeper -> session claims -> local delivery -> room authority -> mesh gateway
  *   -> departures -> socket frames, heartbeat sweep
  *
  * What a lower job cannot do itself it returns to the entry point that
@@ -74,6 +76,18 @@ export function buildObjectJobs(ctx: DurableObjectState, env: Env, config: Socke
     limits,
     objectBounds: { maxSessions: config.recoveryMaxSessions, maxBytes: config.recoveryMaxObjectBytes },
     held,
+    stubs,
+    alarms,
+    log,
+  });
+  const claims = new SessionClaims({
+    self,
+    store,
+    logs,
+    keeper,
+    window: config.recoveryWindow,
+    limits,
+    held,
     probe: new LivenessProbe(held, autoPongAt),
     // Long enough for a client across the world to answer, short enough for one whose network changed to wait.
     probeMs: 2_500,
@@ -86,7 +100,7 @@ export function buildObjectJobs(ctx: DurableObjectState, env: Env, config: Socke
     alarms,
     log,
   });
-  const delivery = new LocalDelivery({ held, keeper, queues, rosters, stubs, log });
+  const delivery = new LocalDelivery({ held, keeper, claims, queues, rosters, stubs, log });
   const room = new RoomAuthority({
     self,
     stubs,
@@ -122,6 +136,7 @@ export function buildObjectJobs(ctx: DurableObjectState, env: Env, config: Socke
     held,
     guard,
     keeper,
+    claims,
     departures,
     gateway,
     sessions,
@@ -142,6 +157,7 @@ export function buildObjectJobs(ctx: DurableObjectState, env: Env, config: Socke
     stores: [sessionStore, roomStore],
     held,
     keeper,
+    claims,
     delivery,
     room,
     departures,

@@ -150,7 +150,7 @@ export class Room extends DurableObject<Env> implements ObjectRpc {
 
   async claimSession(claim: Claim, newHome: string): Promise<HandedSessionWire | null> {
     this.#countWake("rpc");
-    const over = await this.#jobs.keeper.handOver(claim, newHome);
+    const over = await this.#jobs.claims.handOver(claim, newHome);
     // Its client is back elsewhere: the socket it had here is closed, the session goes on there.
     if (over?.superseded) this.#jobs.departures.supersede(over.superseded);
     return over ? toWire(over.handed) : null;

@@ -55,12 +55,6 @@ function objectHolding(
     keepRelay: (_ref: unknown, id: string, frame: string) => keep(id, frame),
     movedTo: (id: string) => moved[id] ?? null,
     waiting: (id: string) => kept.includes(id),
-    resumesSettled: async () => {
-      if (!arriving) return false;
-      await arriving.met;
-      byId.set(arriving.state.socketId, arriving.state);
-      return true;
-    },
   } as unknown as SessionKeeper;
   const passedOn: Array<{ home: string; kind: string; to: string[] }> = [];
   const stub = (home: string): Pick<ObjectRpc, "deliver" | "relayBatch"> => ({
@@ -74,9 +68,18 @@ function objectHolding(
     },
   });
   const rosters: Roster[] = [];
+  const claims = {
+    resumesSettled: async () => {
+      if (!arriving) return false;
+      await arriving.met;
+      byId.set(arriving.state.socketId, arriving.state);
+      return true;
+    },
+  };
   const delivery = new LocalDelivery({
     held,
     keeper,
+    claims,
     queues: new KeyedQueue(),
     rosters: { set: (_ref: unknown, roster: Roster) => void rosters.push(roster) } as unknown as Rosters,
     stubs: { get: stub },

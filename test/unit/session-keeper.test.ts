@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ObjectRpc } from "../../src/durable/mesh/object-rpc";
 import { joinRequestCandidate, owedNotice, owedOf } from "../../src/durable/recovery/owed-notices";
+import { SessionClaims } from "../../src/durable/recovery/session-claims";
 import { type KeeperHost, SessionKeeper } from "../../src/durable/recovery/session-keeper";
 import { QUIET_BEFORE_WRITE_MS, SessionLogs } from "../../src/durable/recovery/session-logs";
 import type { SessionStore } from "../../src/durable/recovery/session-store";
@@ -28,7 +29,7 @@ function session(overrides: Partial<ConnectionState> = {}): ConnectionState {
 const event = (n: number, size = 20) => `42["ice-candidate",{"n":${n},"pad":"${"x".repeat(size)}"}]`;
 
 /**
- * A keeper over an in-memory store, with the sockets held here (`held`: socket
+ * A keeper and its claims over an in-memory store, with the sockets held here (`held`: socket
  * id -> tag), a probe that answers as `answers` says, and session tokens
  * valid when they equal "good-token".
  */
@@ -44,27 +45,48 @@ function keeperWith(options: { held?: Map<string, string>; answers?: boolean; ma
   const wakes: number[] = [];
   const log = new LogLines(undefined, () => "test");
   const lines = log.lines;
-  const host: KeeperHost = {
+  const heldSockets = {
+    isHeld: (socketId: string) => held.has(socketId),
+    tagHolding: (socketId: string) => held.get(socketId),
+    closeHere: (tag: string) => void closedHere.push(tag),
+    update: (_ws: WebSocket, _tag: string, change: (current: ConnectionState) => ConnectionState) => {
+      const next = change(newConnection({ engineId: "e2", socketId: "fresh", openedAt: 1, app: null }));
+      updated.push(next);
+      return next;
+    },
+    adopt: (socketId: string, tag: string) => {
+      adopted.push([socketId, tag]);
+      held.set(socketId, tag);
+    },
+  };
+  const stubs = {
+    get: (): Pick<ObjectRpc, "claimSession" | "sessionEnded"> => ({
+      claimSession: async () => null,
+      sessionEnded: async () => {},
+    }),
+  };
+  const alarms = { wakeBy: async (at: number) => void wakes.push(at) };
+  const keeperHost: KeeperHost = {
     self: SELF,
     store: storeFn,
     logs,
     window: 30_000,
     limits,
     objectBounds: { maxSessions: options.maxSessions ?? 64, maxBytes: 1_000_000 },
-    held: {
-      isHeld: (socketId) => held.has(socketId),
-      tagHolding: (socketId) => held.get(socketId),
-      closeHere: (tag) => void closedHere.push(tag),
-      update: (_ws, _tag, change) => {
-        const next = change(newConnection({ engineId: "e2", socketId: "fresh", openedAt: 1, app: null }));
-        updated.push(next);
-        return next;
-      },
-      adopt: (socketId, tag) => {
-        adopted.push([socketId, tag]);
-        held.set(socketId, tag);
-      },
-    },
+    held: heldSockets,
+    stubs,
+    alarms,
+    log,
+  };
+  const keeper = new SessionKeeper(keeperHost);
+  const claims = new SessionClaims({
+    self: SELF,
+    store: storeFn,
+    logs,
+    keeper,
+    window: 30_000,
+    limits,
+    held: heldSockets,
     probe: {
       answers: async (socketId) => {
         probes.push(socketId);
@@ -73,17 +95,11 @@ function keeperWith(options: { held?: Map<string, string>; answers?: boolean; ma
     },
     probeMs: 10,
     verifySession: async (token) => token === "good-token",
-    stubs: {
-      get: (): Pick<ObjectRpc, "claimSession" | "sessionEnded"> => ({
-        claimSession: async () => null,
-        sessionEnded: async () => {},
-      }),
-    },
-    alarms: { wakeBy: async (at) => void wakes.push(at) },
+    stubs,
+    alarms,
     log,
-  };
-  const keeper = new SessionKeeper(host);
-  return { keeper, logs, store, held, closedHere, adopted, updated, probes, wakes, lines };
+  });
+  return { keeper, claims, logs, store, held, closedHere, adopted, updated, probes, wakes, lines };
 }
 
 /** A connected session of alice that was sent `count` events, then dropped. */
@@ -189,7 +205,7 @@ describe("join requests to a dropped owner", () => {
     }
     expect(await object.keeper.keep("alice", event(2), "lobby")).toBe(true);
     expect(object.store.byPid(PID)?.keptBytes).toBeLessThan(1_000);
-    const resumed = await object.keeper.resume(
+    const resumed = await object.claims.resume(
       { pid: PID, offset: "1", app: "demo" },
       { ws: {} as WebSocket, tag: "fresh" },
     );
@@ -214,7 +230,7 @@ describe("a claim of a session", () => {
     const object = keeperWith();
     await droppedAfter(object, 3);
     await object.keeper.keep("alice", event(4));
-    const resumed = await object.keeper.resume({ pid: PID, offset: "2", app: "demo" }, socket);
+    const resumed = await object.claims.resume({ pid: PID, offset: "2", app: "demo" }, socket);
     expect(resumed?.handed.missed.map((f) => JSON.parse(f.slice(2)).at(-1))).toEqual(["3", "4"]);
     expect(object.adopted).toEqual([["alice", "fresh"]]);
     expect(object.updated[0]).toMatchObject({ socketId: "alice", engineId: "e2", rooms: ["lobby"] });
@@ -240,29 +256,29 @@ describe("a claim of a session", () => {
     for (const [pid, e] of object.store.eventsByPid) fresh.store.eventsByPid.set(pid, e);
     await fresh.keeper.sweep(Date.now());
     expect(fresh.store.byPid(PID)?.lossy).toBe(true);
-    const resumed = await fresh.keeper.resume({ pid: PID, offset: "3", app: "demo" }, socket);
+    const resumed = await fresh.claims.resume({ pid: PID, offset: "3", app: "demo" }, socket);
     expect(resumed?.handed.missed.map((f) => JSON.parse(f.slice(2)).at(-1))).toEqual(["4"]);
   });
 
   it("leaves the session as it was when the app or the offset is wrong", async () => {
     const object = keeperWith();
     await droppedAfter(object, 2);
-    expect(await object.keeper.resume({ pid: PID, offset: "1", app: "other" }, socket)).toBeNull();
-    expect(await object.keeper.resume({ pid: PID, offset: "99", app: "demo" }, socket)).toBeNull();
+    expect(await object.claims.resume({ pid: PID, offset: "1", app: "other" }, socket)).toBeNull();
+    expect(await object.claims.resume({ pid: PID, offset: "99", app: "demo" }, socket)).toBeNull();
     expect(object.store.byPid(PID)?.expiresAt).toBeGreaterThan(Date.now());
     expect(object.keeper.takeEnded()).toEqual([]);
-    expect(await object.keeper.resume({ pid: PID, offset: "2", app: "demo" }, socket)).not.toBeNull();
+    expect(await object.claims.resume({ pid: PID, offset: "2", app: "demo" }, socket)).not.toBeNull();
   });
 
   it("does not take a connected session from a client that answers pings, unless it shows the session token", async () => {
     const object = keeperWith({ held: new Map([["alice", "alice"]]), answers: true });
     object.logs.changed(null, session());
     object.logs.record("alice", event(1));
-    expect(await object.keeper.resume({ pid: PID, offset: "1", app: "demo" }, socket)).toBeNull();
-    expect(await object.keeper.resume({ pid: PID, offset: "1", app: "demo", session: "bad" }, socket)).toBeNull();
+    expect(await object.claims.resume({ pid: PID, offset: "1", app: "demo" }, socket)).toBeNull();
+    expect(await object.claims.resume({ pid: PID, offset: "1", app: "demo", session: "bad" }, socket)).toBeNull();
     expect(object.probes).toEqual(["alice", "alice"]);
     expect(object.closedHere).toEqual([]);
-    const taken = await object.keeper.resume({ pid: PID, offset: "1", app: "demo", session: "good-token" }, socket);
+    const taken = await object.claims.resume({ pid: PID, offset: "1", app: "demo", session: "good-token" }, socket);
     expect(taken?.superseded).toBe("alice");
     expect(object.closedHere).toEqual(["alice"]);
     expect(object.probes).toHaveLength(2);
@@ -271,7 +287,7 @@ describe("a claim of a session", () => {
   it("takes a connected session whose old socket is silent (its network changed)", async () => {
     const object = keeperWith({ held: new Map([["alice", "alice"]]), answers: false });
     object.logs.changed(null, session());
-    const taken = await object.keeper.resume({ pid: PID, offset: undefined, app: "demo" }, socket);
+    const taken = await object.claims.resume({ pid: PID, offset: undefined, app: "demo" }, socket);
     expect(taken?.superseded).toBe("alice");
   });
 
@@ -280,8 +296,8 @@ describe("a claim of a session", () => {
     await droppedAfter(object, 1);
     // The first claim's socket holds the session once it is adopted; the probe then finds its client there.
     const [first, second] = await Promise.all([
-      object.keeper.resume({ pid: PID, offset: "1", app: "demo" }, socket),
-      object.keeper.resume({ pid: PID, offset: "1", app: "demo" }, { ws: {} as WebSocket, tag: "other" }),
+      object.claims.resume({ pid: PID, offset: "1", app: "demo" }, socket),
+      object.claims.resume({ pid: PID, offset: "1", app: "demo" }, { ws: {} as WebSocket, tag: "other" }),
     ]);
     expect(first).not.toBeNull();
     expect(second).toBeNull();

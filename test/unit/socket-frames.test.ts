@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { VerifiedSessions } from "../../src/auth/verified-sessions";
 import { readSocketConfig } from "../../src/config";
-import type { Resumed } from "../../src/durable/recovery/session-keeper";
+import type { Resumed } from "../../src/durable/recovery/session-claims";
 import { KeyedQueue } from "../../src/durable/runtime/keyed-queue";
 import { Departures } from "../../src/durable/sockets/departures";
 import { FloodGuard } from "../../src/durable/sockets/flood-guard";
@@ -80,7 +80,11 @@ function objectWith(
   };
   const keeper = {
     newPid: () => "here-pid",
-    // As the real keeper does: the old socket is marked closed here, and the new one takes the session
+    detach: async () => false,
+    end: async () => {},
+  };
+  const claims = {
+    // As the real claims do: the old socket is marked closed here, and the new one takes the session
     // before resume returns.
     resume: async (_claim: unknown, socket: { ws: WebSocket; tag: string }) => {
       const resumed = options.resume?.() ?? null;
@@ -91,8 +95,6 @@ function objectWith(
       }
       return resumed;
     },
-    detach: async () => false,
-    end: async () => {},
   };
   const departures = new Departures({ self: "here", held, keeper, gateway, guard, sessions, log });
   const queue = new KeyedQueue();
@@ -101,6 +103,7 @@ function objectWith(
     held,
     guard,
     keeper,
+    claims,
     departures,
     gateway,
     sessions,

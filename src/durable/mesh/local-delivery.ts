@@ -1,5 +1,6 @@
 import { applyMembership } from "../../signaling/membership";
 import type { RoomRef } from "../../signaling/room-store";
+import type { SessionClaims } from "../recovery/session-claims";
 import type { SessionKeeper } from "../recovery/session-keeper";
 import type { OutgoingFrame } from "../room/outgoing-frames";
 import type { KeyedQueue } from "../runtime/keyed-queue";
@@ -13,7 +14,9 @@ type LiveSocket = NonNullable<ReturnType<HeldSockets["live"]>>;
 /** What the receiving end needs from its object. */
 export interface DeliveryHost {
   held: HeldSockets;
-  keeper: Pick<SessionKeeper, "keep" | "keepRelay" | "movedTo" | "waiting" | "resumesSettled">;
+  keeper: Pick<SessionKeeper, "keep" | "keepRelay" | "movedTo" | "waiting">;
+  /** Claims under way here: a session on its way to this object waits for them. */
+  claims: Pick<SessionClaims, "resumesSettled">;
   /** Each socket's frame queue: what reaches a session on its way here waits for its CONNECT answer. */
   queues: Pick<KeyedQueue, "run">;
   /** What this object knows of its rooms' members, for one-hop relays from sockets held here. */
@@ -58,7 +61,7 @@ export class LocalDelivery {
     // A session may be on its way here (a reconnect claimed it from another object, which already
     // passes its events on): once the claims under way are met, its new socket gets them, after its
     // CONNECT answer and what it missed (its frame queue). Otherwise the room learns they are gone.
-    if (unplaced.length > 0 && (await keeper.resumesSettled())) {
+    if (unplaced.length > 0 && (await this.host.claims.resumesSettled())) {
       // Queued all at once, so each socket gets them in the room's order.
       const sent = await Promise.all(
         unplaced.map((item) => {
@@ -101,7 +104,7 @@ export class LocalDelivery {
       return delivered === true;
     }
     // A session on its way here: as for a room's frames (deliver).
-    const tag = (await keeper.resumesSettled()) ? held.live(to)?.tag : undefined;
+    const tag = (await this.host.claims.resumesSettled()) ? held.live(to)?.tag : undefined;
     if (!tag) return false;
     return this.host.queues.run(tag, async () => {
       const arrived = held.live(to);

@@ -10,6 +10,7 @@ import {
   type FrameResult,
   handleFrame,
 } from "../../socket/connection";
+import type { SessionClaims } from "../recovery/session-claims";
 import type { SessionKeeper } from "../recovery/session-keeper";
 import type { KeyedQueue } from "../runtime/keyed-queue";
 import type { Log } from "../runtime/log";
@@ -24,7 +25,8 @@ export interface FramesHost {
   self: string;
   held: HeldSockets;
   guard: FloodGuard;
-  keeper: Pick<SessionKeeper, "newPid" | "resume" | "end">;
+  keeper: Pick<SessionKeeper, "newPid" | "end">;
+  claims: Pick<SessionClaims, "resume">;
   departures: Departures;
   gateway: RoomGateway;
   sessions: VerifiedSessions;
@@ -151,7 +153,7 @@ export class SocketFrames {
       newPid: () => keeper.newPid(),
       resume: async (claim) => {
         // The socket takes the session's id and state inside resume, with no wait after.
-        const resumed = await keeper.resume(claim, { ws, tag });
+        const resumed = await this.host.claims.resume(claim, { ws, tag });
         if (!resumed) return null;
         const { state, missed } = resumed.handed;
         // Its old socket here is closed without letting the session go; another object closes its own.

@@ -1,11 +1,11 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { fetchAppToken } from "../support/app-token";
+import { describe, expect, it } from "vitest";
 import { expectRelay, setUpRoom } from "../support/call";
 import { eventFrame, FrameClient, socketUrl } from "../support/frame-client";
 import { connectPeer, dropTcp, type TestPeer } from "../support/peer";
-import { type DevServer, startDevServer } from "../support/wrangler-dev";
+import { RECOVERY_APP, useRecoverySuite } from "../support/recovery-suite";
+import type { DevServer } from "../support/wrangler-dev";
 
-const APP = "demo-chat-test";
+const APP = RECOVERY_APP;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const reconnected = (peer: TestPeer) => new Promise<void>((resolve) => peer.socket.once("connect", () => resolve()));
@@ -21,34 +21,8 @@ const within = (promise: Promise<unknown>, ms: number) =>
  * sessions, or ended a dropped owner with join requests).
  */
 describe("recovery under attack by holders of the app token", () => {
-  const peers: TestPeer[] = [];
-  const clients: FrameClient[] = [];
-  const servers: DevServer[] = [];
-  afterEach(async () => {
-    for (const peer of peers.splice(0)) peer.close();
-    for (const client of clients.splice(0)) client.close();
-    for (const server of servers.splice(0)) await server.stop();
-  });
-
-  async function start(vars: Record<string, string> = {}) {
-    const server = await startDevServer({ vars: { RECOVERY_WINDOW_MS: "15000", ...vars } });
-    servers.push(server);
-    return { server, appToken: await fetchAppToken(server.url, APP) };
-  }
-
-  async function peer(
-    server: DevServer,
-    appToken: string,
-    name: string,
-    options: { room?: string; recovery?: boolean } = {},
-  ) {
-    const query: Record<string, string> = {};
-    if (options.room) Object.assign(query, { app: APP, room: options.room });
-    if (options.recovery !== false) query.recovery = "1";
-    const connected = await connectPeer({ url: server.url, appToken, peerinfo: { name }, reconnection: true, query });
-    peers.push(connected);
-    return connected;
-  }
+  const { start: startWith, peer, peers, clients } = useRecoverySuite(15_000);
+  const start = (vars: Record<string, string> = {}) => startWith({ vars });
 
   /** A raw socket in `room`'s object (room placement, app token in the query), CONNECTed: its CONNECT answer. */
   async function stranger(server: DevServer, appToken: string, room: string, recovery = true) {

@@ -1,12 +1,12 @@
 import { io } from "socket.io-client";
-import { afterEach, describe, expect, it } from "vitest";
-import { fetchAppToken } from "../support/app-token";
+import { describe, expect, it } from "vitest";
 import { expectRelay, setUpRoom } from "../support/call";
 import { FrameClient, socketUrl } from "../support/frame-client";
 import { connectPeer, dropTcp, type TestPeer } from "../support/peer";
-import { type DevServer, startDevServer } from "../support/wrangler-dev";
+import { RECOVERY_APP, useRecoverySuite } from "../support/recovery-suite";
+import type { DevServer } from "../support/wrangler-dev";
 
-const APP = "demo-chat-test";
+const APP = RECOVERY_APP;
 /** Past the ~10 s after which an object whose sockets are all quiet hibernates under wrangler dev. */
 const PAST_HIBERNATION_MS = 13_000;
 
@@ -23,34 +23,8 @@ const offsetOf = (peer: TestPeer) => (peer.socket as unknown as { _lastOffset: s
  * object, and the per-object bound of kept sessions.
  */
 describe("recovery that survives a quiet minute, a leaked id and a crowd", () => {
-  const peers: TestPeer[] = [];
-  const clients: FrameClient[] = [];
-  const servers: DevServer[] = [];
-  afterEach(async () => {
-    for (const peer of peers.splice(0)) peer.close();
-    for (const client of clients.splice(0)) client.close();
-    for (const server of servers.splice(0)) await server.stop();
-  });
-
-  async function start(vars: Record<string, string> = {}) {
-    const server = await startDevServer({ vars: { RECOVERY_WINDOW_MS: "10000", ...vars } });
-    servers.push(server);
-    return { server, appToken: await fetchAppToken(server.url, APP) };
-  }
-
-  async function peer(
-    server: DevServer,
-    appToken: string,
-    name: string,
-    options: { room?: string; recovery?: boolean } = {},
-  ) {
-    const query: Record<string, string> = {};
-    if (options.room) Object.assign(query, { app: APP, room: options.room });
-    if (options.recovery !== false) query.recovery = "1";
-    const connected = await connectPeer({ url: server.url, appToken, peerinfo: { name }, reconnection: true, query });
-    peers.push(connected);
-    return connected;
-  }
+  const { start: startWith, peer, peers, clients } = useRecoverySuite(10_000);
+  const start = (vars: Record<string, string> = {}) => startWith({ vars });
 
   /** A raw reconnect presenting `auth` in its CONNECT: the sid it was answered with. */
   async function claim(server: DevServer, query: string, auth: Record<string, unknown>) {

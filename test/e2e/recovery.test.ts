@@ -2,56 +2,23 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { io } from "socket.io-client";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { fetchAppToken } from "../support/app-token";
 import { expectRelay, setUpRoom } from "../support/call";
 import { eventFrame, FrameClient, socketUrl } from "../support/frame-client";
-import { connectPeer, dropTcp, type TestPeer, transportOf } from "../support/peer";
-import { type DevServer, startDevServer } from "../support/wrangler-dev";
+import { dropTcp, type TestPeer, transportOf } from "../support/peer";
+import { RECOVERY_APP, useRecoverySuite } from "../support/recovery-suite";
+import type { DevServerOptions } from "../support/wrangler-dev";
 
-const APP = "demo-chat-test";
+const APP = RECOVERY_APP;
 const WINDOW_MS = 4_000;
 
 const reconnected = (peer: TestPeer) => new Promise<void>((resolve) => peer.socket.once("connect", () => resolve()));
 
 describe("connection state recovery with socket.io-client 4.8", () => {
-  const peers: TestPeer[] = [];
-  const clients: FrameClient[] = [];
-  const servers: DevServer[] = [];
-  afterEach(async () => {
-    for (const peer of peers.splice(0)) peer.close();
-    for (const client of clients.splice(0)) client.close();
-    for (const server of servers.splice(0)) await server.stop();
-  });
-
-  async function start(options: Parameters<typeof startDevServer>[0] = {}) {
-    const server = await startDevServer({
-      ...options,
-      vars: { RECOVERY_WINDOW_MS: String(WINDOW_MS), ...options.vars },
-    });
-    servers.push(server);
-    return server;
-  }
-
-  /** {@link start}, and an app token of {@link APP} from that server. */
-  async function startWithToken(options: Parameters<typeof startDevServer>[0] = {}) {
-    const server = await start(options);
-    return { server, appToken: await fetchAppToken(server.url, APP) };
-  }
-
-  async function peer(
-    server: DevServer,
-    appToken: string,
-    name: string,
-    options: { room?: string; recovery?: boolean } = {},
-  ) {
-    const query: Record<string, string> = {};
-    if (options.room) Object.assign(query, { app: APP, room: options.room });
-    if (options.recovery !== false) query.recovery = "1";
-    const connected = await connectPeer({ url: server.url, appToken, peerinfo: { name }, reconnection: true, query });
-    peers.push(connected);
-    return connected;
-  }
+  const { start: startWithToken, peer, clients, servers } = useRecoverySuite(WINDOW_MS);
+  /** A server only, for a restart that needs no token of its own. */
+  const start = async (options: DevServerOptions = {}) => (await startWithToken(options)).server;
 
   const candidate = (n: number) => ({ candidate: `candidate:${n} 1 udp 1 127.0.0.1 9 typ host`, sdpMLineIndex: 0 });
 

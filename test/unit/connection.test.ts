@@ -123,6 +123,15 @@ describe("handleFrame: CONNECT", () => {
     ]);
   });
 
+  it("answers a second CONNECT with the same sid and pid, changing nothing (one socket, one session)", async () => {
+    const newPid = () => "another-pid";
+    const state = { ...connected("demo"), recovery: true, pid: "the-pid" };
+    const token = await signAppToken(secret, "demo");
+    const result = await handleFrame(state, `40${JSON.stringify({ token })}`, context({ newPid }));
+    expect(result.send).toEqual(['40{"sid":"s1","pid":"the-pid"}']);
+    expect(result.update).toBeUndefined();
+  });
+
   it("refuses another namespace with CONNECT_ERROR for that namespace", async () => {
     const result = await handleFrame(fresh(), "40/admin,", context());
     expect(result.send).toEqual(['44/admin,{"message":"Invalid namespace"}']);

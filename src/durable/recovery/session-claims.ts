@@ -135,10 +135,14 @@ export class SessionClaims {
     return true;
   }
 
-  /** Asks object `home` for a session; another object closes its own socket of it, so nothing is left to close here. */
-  async #claimAt(home: string, claim: Claim): Promise<HandOver | null> {
+  /**
+   * Asks object `home` to hand a session over to `newHome` (by default this
+   * object); the object giving it up closes its own socket of it, so
+   * nothing is left to close here. Null when it cannot, or is unreachable.
+   */
+  async #claimAt(home: string, claim: Claim, newHome = this.host.self): Promise<HandOver | null> {
     // Async, so a pid naming no real object (the stub throws) fails as a rejection.
-    const wire = await (async () => this.host.stubs.get(home).claimSession(claim, this.host.self))().catch(() => null);
+    const wire = await (async () => this.host.stubs.get(home).claimSession(claim, newHome))().catch(() => null);
     return wire && { handed: fromWire(wire), superseded: null };
   }
 
@@ -165,11 +169,9 @@ export class SessionClaims {
     if (moved) {
       if (newHome === null) return null;
       // It moved on from here: ask where it went, and remember where it goes now.
-      const wire = await (async () => this.host.stubs.get(moved.movedTo).claimSession(claim, newHome))().catch(
-        () => null,
-      );
-      if (wire) store.moved({ ...moved, movedTo: newHome, expiresAt: Date.now() + BIRTHPLACE_MEMORY_MS });
-      return wire && { handed: fromWire(wire), superseded: null };
+      const over = await this.#claimAt(moved.movedTo, claim, newHome);
+      if (over) store.moved({ ...moved, movedTo: newHome, expiresAt: Date.now() + BIRTHPLACE_MEMORY_MS });
+      return over;
     }
     await this.host.keeper.sweep(Date.now());
     const found = store.byPid(claim.pid);

@@ -32,29 +32,46 @@ export class Pair extends DurableObject<FloorEnv> {
 /**
  * The runtime floor of a one-hop relay, as this server's seed-style sockets
  * relay: each side's socket in its own object, and each frame carried to the
- * other side's object by RPC, one RPC at a time per object, each answered
- * with whether every frame was delivered. Carried as the server's gateway
- * carries them (src/durable/mesh/mesh-gateway.ts, `#relayOut`), by default
- * ("adaptive"): frames that arrive in one turn of the event loop leave
- * together after it, until two sendings in a row carried one frame with
- * none behind it; from then a frame finding no RPC out leaves at once, until
- * one finds an RPC out. `?mode=turn` always waits for the turn (the server
- * before issue 20), `?mode=now` never does (sends at once whenever no RPC is out).
+ * other side's object. By default as the server carries them
+ * (src/durable/mesh/relay-channels.ts): over a WebSocket this object opens to
+ * the other side's object, the frames of one turn of the event loop in one
+ * message at its end, or, after two turns in a row of one frame each, a turn's
+ * first frame at once; the other side answers for what it delivered at most
+ * every 50 ms, not per message. `?mode=rpc`: by RPC, one at a time per object,
+ * each answered (the server before the channel), adaptive as the channel is
+ * but with an RPC out instead of the turn as the sign that frames come
+ * together; `?mode=turn`: by RPC, always waiting for the turn's end (the
+ * server before issue 20).
  */
 export class Hop extends DurableObject<FloorEnv> {
-  #queue: string[] = [];
-  #sending = false;
-  #lone = 0;
-  #mode: "adaptive" | "turn" | "now" = "adaptive";
+  #mode: "channel" | "rpc" | "turn" = "channel";
   #peer: DurableObjectStub<Hop> | undefined;
   #other = "";
+  /** Frames waiting: for the turn's end, the channel's opening, or the RPC out. */
+  #queue: string[] = [];
+  #lone = 0;
+  // By RPC:
+  #sending = false;
+  // By channel:
+  #channel: WebSocket | undefined;
+  #opening = false;
+  #turn: number | null = null;
+  #sent = 0;
+  #unanswered = 0;
+  #received = 0;
+  #answerTimer: ReturnType<typeof setTimeout> | undefined;
 
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
+    const { 0: client, 1: server } = new WebSocketPair();
+    if (url.pathname === "/channel") {
+      server.accept();
+      server.addEventListener("message", (event) => this.#fromChannel(server, event.data as string));
+      return new Response(null, { status: 101, webSocket: client });
+    }
     const other = url.searchParams.get("side") === "b" ? "a" : "b";
     const mode = url.searchParams.get("mode");
-    if (mode === "turn" || mode === "now") this.#mode = mode;
-    const { 0: client, 1: server } = new WebSocketPair();
+    if (mode === "rpc" || mode === "turn") this.#mode = mode;
     this.ctx.acceptWebSocket(server, [`${url.searchParams.get("id")}-${other}`]);
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -69,16 +86,74 @@ export class Hop extends DurableObject<FloorEnv> {
   }
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
-    this.#queue.push(typeof message === "string" ? message : new TextDecoder().decode(message));
     this.#other ||= this.ctx.getTags(ws)[0] as string;
+    this.#queue.push(typeof message === "string" ? message : new TextDecoder().decode(message));
+    if (this.#mode === "channel") {
+      this.#toChannel();
+      return;
+    }
     if (this.#sending) return;
     this.#sending = true;
-    const atOnce = this.#mode === "now" || (this.#mode === "adaptive" && this.#lone >= 2);
-    if (atOnce) void this.#flush();
-    else setTimeout(() => void this.#flush(), 0);
+    if (this.#mode === "rpc" && this.#lone >= 2) void this.#flushByRpc();
+    else setTimeout(() => void this.#flushByRpc(), 0);
   }
 
-  async #flush(): Promise<void> {
+  #toChannel(): void {
+    if (this.#turn !== null) {
+      this.#turn++;
+      return;
+    }
+    this.#turn = 1;
+    if (this.#lone >= 2) this.#flushToChannel();
+    setTimeout(() => {
+      this.#lone = this.#turn === 1 ? this.#lone + 1 : 0;
+      this.#turn = null;
+      this.#flushToChannel();
+    }, 0);
+  }
+
+  #flushToChannel(): void {
+    if (this.#queue.length === 0) return;
+    if (this.#unanswered > 100_000) console.warn("hop floor: the other side answers for nothing");
+    if (this.#channel) {
+      this.#sent += this.#queue.length;
+      this.#channel.send(this.#queue.splice(0).join("\u0000"));
+      return;
+    }
+    if (this.#opening) return;
+    this.#opening = true;
+    void this.#openChannel().then((channel) => {
+      this.#channel = channel;
+      if (this.#turn === null) this.#flushToChannel();
+    });
+  }
+
+  async #openChannel(): Promise<WebSocket> {
+    this.#peer ??= this.env.HOPS.get(this.env.HOPS.idFromName(this.#other));
+    const response = await this.#peer.fetch("https://hop/channel", { headers: { Upgrade: "websocket" } });
+    const channel = response.webSocket;
+    if (!channel) throw new Error("hop floor: the other side refused a channel");
+    channel.accept();
+    // The answers free what the sender keeps of its frames (the server resolves each relay's ack).
+    channel.addEventListener("message", (event) => {
+      this.#unanswered = this.#sent - Number(event.data);
+    });
+    return channel;
+  }
+
+  #fromChannel(channel: WebSocket, frames: string): void {
+    const ws = this.ctx.getWebSockets()[0];
+    for (const frame of frames.split("\u0000")) {
+      ws?.send(frame);
+      this.#received++;
+    }
+    this.#answerTimer ??= setTimeout(() => {
+      this.#answerTimer = undefined;
+      channel.send(String(this.#received));
+    }, 50);
+  }
+
+  async #flushByRpc(): Promise<void> {
     this.#peer ??= this.env.HOPS.get(this.env.HOPS.idFromName(this.#other));
     let rpcs = 0;
     let frames = 0;
@@ -105,6 +180,13 @@ export class Hop extends DurableObject<FloorEnv> {
     } catch {
       // already closed
     }
+    try {
+      this.#channel?.close(1000);
+    } catch {
+      // already closed
+    }
+    this.#channel = undefined;
+    this.#opening = false;
   }
 }
 

@@ -8,7 +8,7 @@ export type Section = (typeof SECTIONS)[number];
 export interface BenchOptions {
   quick: boolean;
   sections: Section[];
-  /** Keys of the systems the relay section measures (machine, floor, hop, hop-turn, node, redis, zero, seed, zero-base, seed-base); all but hop-turn if empty. */
+  /** Keys of the systems the relay section measures (machine, floor, hop, hop-rpc, hop-turn, node, redis, zero, seed, zero-base, seed-base); all but hop-rpc and hop-turn if empty. */
   systems: string[];
   /** Driver processes. */
   drivers: number;
@@ -26,7 +26,7 @@ export interface BenchOptions {
 }
 
 export const USAGE =
-  "npm run bench -- [--quick] [--only relay,busy,setup,idle,memory] [--systems machine,floor,hop,hop-turn,node,redis,zero,seed,zero-base,seed-base] " +
+  "npm run bench -- [--quick] [--only relay,busy,setup,idle,memory] [--systems machine,floor,hop,hop-rpc,hop-turn,node,redis,zero,seed,zero-base,seed-base] " +
   "[--drivers N] [--window N[,N...]] [--baseline DIR] [--deflate] [--idle-seconds N]";
 
 /**

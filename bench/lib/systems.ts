@@ -94,13 +94,20 @@ export async function startSystems(options: { deflate: boolean; baseline?: strin
       },
       {
         key: "hop",
-        name: "runtime floor, one hop (each socket in its own object, frames by RPC)",
+        name: "runtime floor, one hop (each socket in its own object, frames over a WebSocket between them)",
         target: { kind: "floor", url: runtimeFloor.url, frameBytes, path: "hop" },
         serverPids: workerd(runtimeFloor),
       },
       {
+        key: "hop-rpc",
+        name: "runtime floor, one hop, frames by RPC (the server before the relay channel)",
+        target: { kind: "floor", url: runtimeFloor.url, frameBytes, path: "hop", mode: "rpc" },
+        serverPids: workerd(runtimeFloor),
+        optional: true,
+      },
+      {
         key: "hop-turn",
-        name: "runtime floor, one hop, every frame waiting for the turn's end",
+        name: "runtime floor, one hop, frames by RPC, every frame waiting for the turn's end",
         target: { kind: "floor", url: runtimeFloor.url, frameBytes, path: "hop", mode: "turn" },
         serverPids: workerd(runtimeFloor),
         optional: true,

@@ -255,8 +255,10 @@ const READING_NOTES = `## Reading these numbers
   its room's hashes, read in one round trip; a relay only reads), events to the other process through
   \`@socket.io/redis-adapter\`'s pub/sub, each pair's peers on different processes; its CPU is both
   Node processes and \`redis-server\`.
-- With one relay in flight per pair nothing can share an RPC: each seed-style relay pays one. With
-  several, the relays a socket sends together travel together (one RPC per turn per receiving object).
+- A seed-style relay crosses from the sender's object to the receiver's over a WebSocket between
+  them (a relay channel), one message per turn of relays, answered for in bulk. With one relay in
+  flight per pair each relay is a message of its own; with several, the relays a socket sends
+  together travel together (one message per turn per receiving object).
 - Set-up one after another starts a new room each time, so on the runtime floor and this server it
   includes creating a Durable Object.
 - Single runs on a shared machine are noisy, above all at p99; compare ratios within one run.

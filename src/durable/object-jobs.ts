@@ -5,6 +5,9 @@ import type { Env } from "../env";
 import { LocalDelivery } from "./mesh/local-delivery";
 import { MeshGateway } from "./mesh/mesh-gateway";
 import { ObjectStubs } from "./mesh/object-stubs";
+import { openRelayChannel } from "./mesh/open-relay-channel";
+import { RelayChannels } from "./mesh/relay-channels";
+import { RelayReceiver } from "./mesh/relay-receiver";
 import { Rosters } from "./mesh/rosters";
 import { SessionClaims } from "./recovery/session-claims";
 import { SessionKeeper } from "./recovery/session-keeper";
@@ -35,6 +38,8 @@ export interface ObjectJobs {
   keeper: SessionKeeper;
   claims: SessionClaims;
   delivery: LocalDelivery;
+  /** The receiving end of other objects' one-hop relays. */
+  relayReceiver: RelayReceiver;
   room: RoomAuthority;
   departures: Departures;
   frames: SocketFrames;
@@ -116,11 +121,13 @@ export function buildObjectJobs(ctx: DurableObjectState, env: Env, config: Socke
     wakeBy: (at) => alarms.wakeByInBackground(at),
     log,
   });
+  const channels = new RelayChannels({ open: (home) => openRelayChannel(stubs.get(home)), log });
+  const relayReceiver = new RelayReceiver({ relay: (ref, to, frame) => delivery.relay(ref, to, frame), log });
   const gateway = new MeshGateway({
     self,
     selfId: ctx.id,
     rooms: env.ROOMS,
-    stubs,
+    channels,
     room,
     held,
     here: delivery,
@@ -159,6 +166,7 @@ export function buildObjectJobs(ctx: DurableObjectState, env: Env, config: Socke
     keeper,
     claims,
     delivery,
+    relayReceiver,
     room,
     departures,
     frames,

@@ -5,6 +5,7 @@ import { ENGINE_NOOP, ENGINE_PONG } from "../protocol/engine-io";
 import type { RoomAction } from "../signaling/room-rules";
 import type { Peer, RoomRef } from "../signaling/room-store";
 import { CLOSE_INTERNAL_ERROR } from "../socket/connection";
+import { RELAY_CHANNEL_PATH } from "./mesh/channel-socket";
 import type { ObjectRpc, RelayItem } from "./mesh/object-rpc";
 import type { Roster } from "./mesh/rosters";
 import { buildObjectJobs, type ObjectJobs } from "./object-jobs";
@@ -46,12 +47,29 @@ export class Room extends DurableObject<Env> implements ObjectRpc {
 
   // ---- sockets ---------------------------------------------------------
 
-  /** Accepts a WebSocket upgrade that the worker has already checked and placed here. */
+  /**
+   * Accepts a WebSocket upgrade that the worker has already checked and
+   * placed here, or a relay channel another object opens (never a client:
+   * the worker forwards only `/socket.io/`).
+   */
   override async fetch(request: Request): Promise<Response> {
+    if (new URL(request.url).pathname === RELAY_CHANNEL_PATH) return this.#acceptRelayChannel();
     const { held, alarms, queues, departures } = this.#jobs;
     const drop = (ws: WebSocket, tag: string, code: number, reason: string) =>
       queues.run(tag, () => departures.drop(ws, tag, code, reason));
     return acceptSocket(request, { ctx: this.ctx, held, alarms, config: this.#config, log: this.#log, drop });
+  }
+
+  /**
+   * Accepted by the object, not by the runtime's hibernation API: it is no
+   * client socket (not in `getWebSockets()`, no heartbeat), and it lives only
+   * while relays flow (its sender closes it when idle).
+   */
+  #acceptRelayChannel(): Response {
+    const { 0: end, 1: here } = new WebSocketPair();
+    here.accept();
+    this.#jobs.relayReceiver.accept(here);
+    return new Response(null, { status: 101, webSocket: end });
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {

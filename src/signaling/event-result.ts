@@ -38,4 +38,6 @@ export interface EventResult extends MaybeLater<EventResult> {
 export interface IncomingEvent {
   name: string;
   args: unknown[];
+  /** The client asked for an acknowledgement: it waits on this event's outcome. */
+  awaited?: boolean;
 }

@@ -17,9 +17,15 @@ export interface RoomReply extends MaybeLater<RoomReply> {
   membership?: MembershipChange;
 }
 
+/** How a request is made. */
+export interface RequestOptions {
+  /** The client waits on this request's outcome (it asked for an acknowledgement). */
+  awaited?: boolean;
+}
+
 /** Reaches the object of a room: the one handling the request, or another over RPC. */
 export interface RoomGateway {
-  request(ref: RoomRef, actor: Peer, action: RoomAction): Promise<RoomReply>;
+  request(ref: RoomRef, actor: Peer, action: RoomAction, options?: RequestOptions): Promise<RoomReply>;
 }
 
 export interface RoomRequestServices {
@@ -65,6 +71,7 @@ export async function roomRequest(
   event: RoomEventName,
   args: unknown[],
   services: RoomRequestServices,
+  options: RequestOptions = {},
 ): Promise<EventResult> {
   const request = args[0];
   const auth = typeof request === "object" && request !== null ? (request as { auth?: unknown }).auth : undefined;
@@ -97,7 +104,7 @@ export async function roomRequest(
 
   const ref = { app: state.app as string, room: room ?? services.newRoomName() };
   const actor: Peer = { id: state.socketId, home: services.home, peerinfo: state.peerinfo };
-  const answer = await services.rooms.request(ref, actor, action);
+  const answer = await services.rooms.request(ref, actor, action, options);
   if (answer.later) {
     // Only relays answer later, and a relay changes no membership.
     return { emit: [], outcome: answer.outcome, later: answer.later.then((final) => eventResult(event, final)) };

@@ -18,7 +18,8 @@ export async function routeEvent(
   services: SignalingServices,
 ): Promise<EventResult> {
   if (event.name === "auth-request") return authRequest(state, event.args, services);
-  if (isRoomEvent(event.name)) return roomRequest(state, event.name, event.args, services);
+  if (isRoomEvent(event.name))
+    return roomRequest(state, event.name, event.args, services, { awaited: event.awaited === true });
   const error = { ...refusal("ERR_UNKNOWN_EVENT", `Unknown event ${JSON.stringify(event.name)}`), event: event.name };
   return { emit: [["signaling-error", error]], outcome: failure(error) };
 }

@@ -171,7 +171,11 @@ async function runEvent(
   context: ConnectionContext,
 ): Promise<EventResult> {
   try {
-    return await context.handleEvent(state, { name: packet.name, args: packet.args });
+    return await context.handleEvent(state, {
+      name: packet.name,
+      args: packet.args,
+      awaited: packet.ackId !== undefined,
+    });
   } catch (error) {
     // A bug, not the peer's fault: keep the connection, say so, log the cause.
     // The name is the client's: only a known one goes into the log.

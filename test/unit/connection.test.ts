@@ -270,6 +270,13 @@ describe("handleFrame: requests nested too deeply (issue #12)", () => {
     await handleFrame(connected(), frame, context({ handleEvent }));
     expect(handleEvent).toHaveBeenCalledOnce();
   });
+
+  it("tells the event's handler whether the client waits on an ack", async () => {
+    const handleEvent = vi.fn(context().handleEvent);
+    await handleFrame(connected(), `42["relay-ice-candidate",${relay("")}]`, context({ handleEvent }));
+    await handleFrame(connected(), `427["relay-ice-candidate",${relay("")}]`, context({ handleEvent }));
+    expect(handleEvent.mock.calls.map(([, event]) => event.awaited)).toEqual([false, true]);
+  });
 });
 
 describe("handleFrame: frames under Socket.IO's 1 MB are read and answered (issue #12)", () => {

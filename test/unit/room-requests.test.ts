@@ -131,6 +131,7 @@ describe("handing requests to the room", () => {
       { app: "demo", room: "lobby" },
       { id: "sock-me", home: "home-1", peerinfo: { name: "me" } },
       { kind: "create", payload: { a: 1 } },
+      {},
     );
     expect(result.emit).toEqual([["room-create-accept", { room: "lobby" }]]);
     expect(result.outcome).toEqual(reply.outcome);
@@ -140,7 +141,12 @@ describe("handing requests to the room", () => {
   it("names a room created without a name", async () => {
     const { value, request } = services();
     await roomRequest(me, "room-create-request", [{ auth: await session() }], value);
-    expect(request).toHaveBeenCalledWith({ app: "demo", room: "generated-uuid" }, expect.anything(), expect.anything());
+    expect(request).toHaveBeenCalledWith(
+      { app: "demo", room: "generated-uuid" },
+      expect.anything(),
+      expect.anything(),
+      {},
+    );
   });
 
   it.each([
@@ -164,7 +170,16 @@ describe("handing requests to the room", () => {
   ] as const)("turns %s into its action", async (event, fields, action) => {
     const { value, request } = services();
     await roomRequest(me, event, [{ auth: await session(), room: "lobby", ...fields }], value);
-    expect(request).toHaveBeenCalledWith({ app: "demo", room: "lobby" }, expect.anything(), action);
+    expect(request).toHaveBeenCalledWith({ app: "demo", room: "lobby" }, expect.anything(), action, {});
+  });
+
+  it("says when the client waits on the request's outcome (it asked for an ack)", async () => {
+    const { value, request } = services();
+    const relay = { to: "p2", peer_id: "p2", ice_candidate: { candidate: "c" } };
+    await roomRequest(me, "relay-ice-candidate", [{ auth: await session(), room: "lobby", ...relay }], value, {
+      awaited: true,
+    });
+    expect(request).toHaveBeenCalledWith(expect.anything(), expect.anything(), expect.anything(), { awaited: true });
   });
 
   it("names the request in a signaling-error from the room", async () => {

@@ -1,0 +1,263 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { ChannelSocket } from "../../src/durable/mesh/channel-socket";
+import { CHANNEL_IDLE_MS, RelayChannels } from "../../src/durable/mesh/relay-channels";
+import { ANSWER_DELAY_MS, RelayReceiver } from "../../src/durable/mesh/relay-receiver";
+import { decodeAnswer, decodeBatch, encodeAnswer, encodeBatch } from "../../src/durable/mesh/relay-wire";
+import { Log } from "../../src/durable/runtime/log";
+import type { RoomRef } from "../../src/signaling/room-store";
+
+const ref = { app: "demo", room: "lobby" };
+const log = new Log(undefined, () => "test");
+const item = (n: number) => ({ ref, to: "bob", frame: `42["ice-candidate",{"n":${n}}]` });
+const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+type Listener = (event: { data: unknown }) => void;
+
+/** One end of an in-memory WebSocket: what is sent arrives at the other end in a later task, as over a socket. */
+class FakeEnd implements ChannelSocket {
+  other: FakeEnd | null = null;
+  closed = false;
+  readonly texts: string[] = [];
+  readonly #listeners = new Map<string, Listener[]>();
+
+  send(text: string): void {
+    if (this.closed) throw new Error("closed");
+    this.texts.push(text);
+    const other = this.other;
+    setTimeout(() => {
+      if (!other?.closed) other?.emit("message", text);
+    }, 0);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    setTimeout(() => this.other?.remoteClose(), 0);
+  }
+
+  remoteClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.emit("close", undefined);
+  }
+
+  addEventListener(type: string, listener: Listener): void {
+    this.#listeners.set(type, [...(this.#listeners.get(type) ?? []), listener]);
+  }
+
+  emit(type: string, data: unknown): void {
+    for (const listener of this.#listeners.get(type) ?? []) listener({ data });
+  }
+}
+
+/**
+ * Relay channels from this object to object "there", whose receiver delivers
+ * what `deliver` says (default: everything), recording each delivery.
+ */
+function channelsToThere(deliver: (to: string) => boolean | Promise<boolean> = () => true) {
+  const delivered: string[] = [];
+  const receiver = new RelayReceiver({
+    relay: async (_ref: RoomRef, to: string, frame: string) => {
+      const ok = await deliver(to);
+      if (ok) delivered.push(frame);
+      return ok;
+    },
+    log,
+  });
+  const opened: FakeEnd[] = [];
+  const channels = new RelayChannels({
+    open: async () => {
+      const here = new FakeEnd();
+      const there = new FakeEnd();
+      here.other = there;
+      there.other = here;
+      receiver.accept(there);
+      opened.push(here);
+      return here;
+    },
+    log,
+  });
+  /** What crossed the channels, as batches (relays per batch) and answers. */
+  const wire = () => ({
+    batches: opened.flatMap((end) => end.texts.map((text) => decodeBatch(text)?.items.length)),
+    answers: opened.flatMap((end) => (end.other as FakeEnd).texts.map((text) => decodeAnswer(text))),
+  });
+  return { channels, delivered, opened, wire };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+describe("relay channels", () => {
+  it("carry the relays of one turn to an object in one message, in order, each delivered once", async () => {
+    const { channels, delivered, wire } = channelsToThere();
+    const outcomes = await Promise.all([1, 2, 3].map((n) => channels.send("there", item(n), false)));
+    expect(outcomes).toEqual([true, true, true]);
+    expect(delivered).toEqual([1, 2, 3].map((n) => item(n).frame));
+    expect(wire().batches).toEqual([3]);
+  });
+
+  it("answer for delivered relays together, a little later, not one message per relay", async () => {
+    const { channels, wire } = channelsToThere();
+    const started = Date.now();
+    const sent: Array<Promise<boolean>> = [];
+    // Ping-pong: one relay per turn, each delivered before the next leaves.
+    for (let n = 1; n <= 4; n++) {
+      sent.push(channels.send("there", item(n), false));
+      await turn();
+      await turn();
+    }
+    expect(await Promise.all(sent)).toEqual([true, true, true, true]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(ANSWER_DELAY_MS - 5);
+    expect(wire().answers).toEqual([{ upTo: 4, undelivered: [] }]);
+  });
+
+  it("answer at once when a client waits on the relay's ack", async () => {
+    const { channels, wire } = channelsToThere();
+    const started = Date.now();
+    expect(await channels.send("there", item(1), true)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(ANSWER_DELAY_MS);
+    expect(wire().answers).toHaveLength(1);
+  });
+
+  it("answer at once for a relay that was not delivered, and say which", async () => {
+    const { channels, delivered } = channelsToThere((to) => to !== "carol");
+    const started = Date.now();
+    const outcomes = await Promise.all([
+      channels.send("there", item(1), false),
+      channels.send("there", { ...item(2), to: "carol" }, false),
+    ]);
+    expect(outcomes).toEqual([true, false]);
+    expect(delivered).toEqual([item(1).frame]);
+    expect(Date.now() - started).toBeLessThan(ANSWER_DELAY_MS);
+  });
+
+  it("settle: every relay sent so far is answered for at once, before the next request", async () => {
+    const { channels, wire } = channelsToThere();
+    const started = Date.now();
+    const first = channels.send("there", item(1), false);
+    await turn();
+    await turn();
+    let answered = false;
+    void first.then(() => (answered = true));
+    await channels.settled();
+    expect(answered).toBe(true);
+    expect(Date.now() - started).toBeLessThan(ANSWER_DELAY_MS);
+    // The relay's batch, then a sync asking for the answer.
+    expect(wire().batches).toEqual([1, 0]);
+  });
+
+  it("keep order when the receiving end takes its time with one relay", async () => {
+    let release: () => void = () => {};
+    const { channels, delivered } = channelsToThere((to) =>
+      to === "slow" ? new Promise<boolean>((resolve) => (release = () => resolve(true))) : true,
+    );
+    const first = channels.send("there", { ...item(1), to: "slow" }, false);
+    await turn();
+    const second = channels.send("there", item(2), false);
+    await turn();
+    await turn();
+    expect(delivered).toEqual([]);
+    release();
+    await Promise.all([first, second, channels.settled()]);
+    expect(delivered).toEqual([item(1).frame, item(2).frame]);
+  });
+
+  it("send a relay at once after two turns of one relay each, and gather a turn's relays again when they come together", async () => {
+    const { channels, opened, wire } = channelsToThere();
+    for (let n = 1; n <= 2; n++) {
+      void channels.send("there", item(n), false);
+      await turn();
+      await turn();
+    }
+    expect(wire().batches).toEqual([1, 1]);
+    void channels.send("there", item(3), false);
+    expect(wire().batches).toEqual([1, 1, 1]); // left with no wait for the turn
+    void channels.send("there", item(4), false);
+    void channels.send("there", item(5), false);
+    expect(wire().batches).toEqual([1, 1, 1]); // the rest of the turn waits for its end
+    await turn();
+    expect(wire().batches).toEqual([1, 1, 1, 2]);
+    // That turn carried three: the next waits for its turn's end again.
+    void channels.send("there", item(6), false);
+    expect(wire().batches).toEqual([1, 1, 1, 2]);
+    await turn();
+    expect(wire().batches).toEqual([1, 1, 1, 2, 1]);
+    expect(opened).toHaveLength(1);
+    await channels.settled();
+  });
+
+  it("send what a lost channel had not answered for by the room, and open a new channel for the next relay", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const { channels, opened, delivered } = channelsToThere();
+    const lost = channels.send("there", item(1), false);
+    await turn();
+    await turn();
+    // The receiving object went away (a restart) before it answered.
+    (opened[0]?.other as FakeEnd | null)?.close();
+    expect(await lost).toBe(false);
+    expect(delivered).toEqual([item(1).frame]); // it was delivered: the room may repeat it, never lose it
+    expect(await channels.send("there", item(2), true)).toBe(true);
+    expect(opened).toHaveLength(2);
+  });
+
+  it("answer as undelivered what could not be sent because the channel did not open", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const channels = new RelayChannels({
+      open: async () => {
+        throw new Error("object unreachable");
+      },
+      log,
+    });
+    expect(await Promise.all([channels.send("there", item(1), false), channels.send("there", item(2), true)])).toEqual([
+      false,
+      false,
+    ]);
+    await channels.settled();
+  });
+
+  it("close a channel with nothing sent for a while, so that both objects may hibernate", async () => {
+    vi.useFakeTimers();
+    const { channels, opened } = channelsToThere();
+    const sent = channels.send("there", item(1), false);
+    await vi.advanceTimersByTimeAsync(ANSWER_DELAY_MS + 10);
+    expect(await sent).toBe(true);
+    await vi.advanceTimersByTimeAsync(CHANNEL_IDLE_MS / 2);
+    void channels.send("there", item(2), false);
+    await vi.advanceTimersByTimeAsync(CHANNEL_IDLE_MS - 100);
+    expect(opened[0]?.closed).toBe(false); // used 4.9 s ago, not 5
+    await vi.advanceTimersByTimeAsync(CHANNEL_IDLE_MS);
+    expect(opened[0]?.closed).toBe(true);
+    expect((opened[0]?.other as FakeEnd | null)?.closed).toBe(true);
+  });
+});
+
+describe("the relay channel's wire", () => {
+  it("carries frames as they are, NUL-separated after a JSON header", () => {
+    const frame = '42["ice-candidate",{"candidate":"a\\u0000b","room":"x"}]';
+    const text = encodeBatch({ first: 7, answerNow: true, items: [{ ref, to: "bob", frame }] });
+    expect(text).toBe(`{"s":7,"a":1,"t":[["demo","lobby","bob"]]}\u0000${frame}`);
+    expect(decodeBatch(text)).toEqual({ first: 7, answerNow: true, items: [{ ref, to: "bob", frame }] });
+    expect(decodeBatch(encodeBatch({ first: 3, answerNow: false, items: [] }))).toEqual({
+      first: 3,
+      answerNow: false,
+      items: [],
+    });
+  });
+
+  it("refuses what is not a batch or an answer", () => {
+    for (const text of [
+      "",
+      "{",
+      "[]",
+      '{"s":1,"t":[]}\u0000extra',
+      '{"s":"1","t":[]}',
+      '{"s":1,"t":[["a","b"]]}\u0000f',
+    ])
+      expect(decodeBatch(text)).toBeNull();
+    for (const text of ["", "{}", '{"n":1}', '{"n":1,"f":["2"]}']) expect(decodeAnswer(text)).toBeNull();
+    expect(decodeAnswer(encodeAnswer({ upTo: 9, undelivered: [4] }))).toEqual({ upTo: 9, undelivered: [4] });
+  });
+});

@@ -35,8 +35,8 @@ export class Pair extends DurableObject<FloorEnv> {
  * other side's object. By default as the server carries them
  * (src/durable/mesh/relay-channels.ts): over a WebSocket this object opens to
  * the other side's object, the frames of one turn of the event loop in one
- * message at its end, or, after two turns in a row of one frame each, a turn's
- * first frame at once; the other side answers for what it delivered at most
+ * message at its end, or, after two turns in a row of one frame each, each
+ * frame at once until two come in the same millisecond; the other side answers for what it delivered at most
  * every 50 ms, not per message. `?mode=rpc`: by RPC, one at a time per object,
  * each answered (the server before the channel), adaptive as the channel is
  * but with an RPC out instead of the turn as the sign that frames come
@@ -56,6 +56,7 @@ export class Hop extends DurableObject<FloorEnv> {
   #channel: WebSocket | undefined;
   #opening = false;
   #turn: number | null = null;
+  #leftAtOnce = 0;
   #sent = 0;
   #unanswered = 0;
   #received = 0;
@@ -103,8 +104,16 @@ export class Hop extends DurableObject<FloorEnv> {
       this.#turn++;
       return;
     }
+    if (this.#lone >= 2) {
+      const now = Date.now();
+      if (now !== this.#leftAtOnce) {
+        this.#leftAtOnce = now;
+        this.#flushToChannel();
+        return;
+      }
+      this.#lone = 0;
+    }
     this.#turn = 1;
-    if (this.#lone >= 2) this.#flushToChannel();
     setTimeout(() => {
       this.#lone = this.#turn === 1 ? this.#lone + 1 : 0;
       this.#turn = null;

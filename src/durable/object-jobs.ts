@@ -122,7 +122,7 @@ export function buildObjectJobs(ctx: DurableObjectState, env: Env, config: Socke
     log,
   });
   const channels = new RelayChannels({ open: (home) => openRelayChannel(stubs.get(home)), log });
-  const relayReceiver = new RelayReceiver({ relay: (ref, to, frame) => delivery.relay(ref, to, frame), log });
+  const relayReceiver = new RelayReceiver({ delivery, log });
   const gateway = new MeshGateway({
     self,
     selfId: ctx.id,

@@ -52,15 +52,25 @@ class FakeEnd implements ChannelSocket {
 
 /**
  * Relay channels from this object to object "there", whose receiver delivers
- * what `deliver` says (default: everything), recording each delivery.
+ * what `deliver` says (default: everything) at once, or what `slow` answers
+ * for when it answers (a kept session's storage, an object the session moved
+ * to), recording each delivery.
  */
-function channelsToThere(deliver: (to: string) => boolean | Promise<boolean> = () => true) {
+function channelsToThere(
+  deliver: (to: string) => boolean = () => true,
+  options: { now?: () => number; slow?: (to: string) => Promise<boolean> | undefined } = {},
+) {
   const delivered: string[] = [];
+  const record = (ok: boolean, frame: string) => {
+    if (ok) delivered.push(frame);
+    return ok;
+  };
   const receiver = new RelayReceiver({
-    relay: async (_ref: RoomRef, to: string, frame: string) => {
-      const ok = await deliver(to);
-      if (ok) delivered.push(frame);
-      return ok;
+    delivery: {
+      relayNow: (_ref: RoomRef, to: string, frame: string) =>
+        options.slow?.(to) ? undefined : record(deliver(to), frame),
+      relay: async (_ref: RoomRef, to: string, frame: string) =>
+        record(await (options.slow?.(to) ?? deliver(to)), frame),
     },
     log,
   });
@@ -76,6 +86,7 @@ function channelsToThere(deliver: (to: string) => boolean | Promise<boolean> = (
       return here;
     },
     log,
+    ...(options.now ? { now: options.now } : {}),
   });
   /** What crossed the channels, as batches (relays per batch) and answers. */
   const wire = () => ({
@@ -151,9 +162,8 @@ describe("relay channels", () => {
 
   it("keep order when the receiving end takes its time with one relay", async () => {
     let release: () => void = () => {};
-    const { channels, delivered } = channelsToThere((to) =>
-      to === "slow" ? new Promise<boolean>((resolve) => (release = () => resolve(true))) : true,
-    );
+    const slow = new Promise<boolean>((resolve) => (release = () => resolve(true)));
+    const { channels, delivered } = channelsToThere(undefined, { slow: (to) => (to === "slow" ? slow : undefined) });
     const first = channels.send("there", { ...item(1), to: "slow" }, false);
     await turn();
     const second = channels.send("there", item(2), false);
@@ -166,7 +176,8 @@ describe("relay channels", () => {
   });
 
   it("send a relay at once after two turns of one relay each, and gather a turn's relays again when they come together", async () => {
-    const { channels, opened, wire } = channelsToThere();
+    let clock = 1_000;
+    const { channels, opened, wire } = channelsToThere(undefined, { now: () => clock });
     for (let n = 1; n <= 2; n++) {
       void channels.send("there", item(n), false);
       await turn();
@@ -175,16 +186,21 @@ describe("relay channels", () => {
     expect(wire().batches).toEqual([1, 1]);
     void channels.send("there", item(3), false);
     expect(wire().batches).toEqual([1, 1, 1]); // left with no wait for the turn
+    clock++;
     void channels.send("there", item(4), false);
+    expect(wire().batches).toEqual([1, 1, 1, 1]); // a millisecond later: at once too
+    // Two in the same millisecond: relays are coming together, and the turn gathers them.
     void channels.send("there", item(5), false);
-    expect(wire().batches).toEqual([1, 1, 1]); // the rest of the turn waits for its end
-    await turn();
-    expect(wire().batches).toEqual([1, 1, 1, 2]);
-    // That turn carried three: the next waits for its turn's end again.
     void channels.send("there", item(6), false);
-    expect(wire().batches).toEqual([1, 1, 1, 2]);
+    expect(wire().batches).toEqual([1, 1, 1, 1]); // the rest of the turn waits for its end
     await turn();
-    expect(wire().batches).toEqual([1, 1, 1, 2, 1]);
+    expect(wire().batches).toEqual([1, 1, 1, 1, 2]);
+    // That turn carried two: the next waits for its turn's end again, a millisecond later or not.
+    clock++;
+    void channels.send("there", item(7), false);
+    expect(wire().batches).toEqual([1, 1, 1, 1, 2]);
+    await turn();
+    expect(wire().batches).toEqual([1, 1, 1, 1, 2, 1]);
     expect(opened).toHaveLength(1);
     await channels.settled();
   });

@@ -95,8 +95,8 @@ export class LocalDelivery {
    */
   async relay(ref: RoomRef, to: string, frame: string): Promise<boolean> {
     const { held, keeper } = this.host;
-    const socket = held.live(to);
-    if (socket) return this.#relayTo(socket, ref, frame);
+    const now = this.relayNow(ref, to, frame);
+    if (now !== undefined) return now;
     if (await keeper.keepRelay(ref, to, frame)) return true;
     const movedTo = keeper.movedTo(to);
     if (movedTo) {
@@ -110,6 +110,16 @@ export class LocalDelivery {
       const arrived = held.live(to);
       return arrived !== null && this.#relayTo(arrived, ref, frame);
     });
+  }
+
+  /**
+   * The common case of {@link relay}, decided at once: `to`'s socket is held
+   * here (sent, or refused if not a member). Undefined when only
+   * {@link relay} can tell (a kept, moved or arriving session).
+   */
+  relayNow(ref: RoomRef, to: string, frame: string): boolean | undefined {
+    const socket = this.host.held.live(to);
+    return socket ? this.#relayTo(socket, ref, frame) : undefined;
   }
 
   /** Sends a room's frame to a socket held here, writing the membership change it carries. */

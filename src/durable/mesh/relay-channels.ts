@@ -7,29 +7,32 @@ export interface ChannelsHost {
   /** Opens a channel to object `home` (a WebSocket to its relay receiver, accepted). */
   open(home: string): Promise<ChannelSocket>;
   log: Log;
+  /** The clock (tests pass their own); in the runtime, Date.now() moves with each event, not within one. */
+  now?: () => number;
 }
 
-/** A relay sent or waiting to be, until its receiver's object answers for it. */
-interface Pending {
-  seq: number;
-  resolve: (delivered: boolean) => void;
-}
+type Answer = (delivered: boolean) => void;
 
 /** The sending end of the channel to one receiving object. */
 interface Channel {
   home: string;
   socket: ChannelSocket | null;
-  /** Relays of this turn not sent yet (also those queued while the channel opens). */
-  waiting: Array<RelayItem & { resolve: (delivered: boolean) => void }>;
-  /** Sent, not yet answered for, in order. */
-  sent: Pending[];
-  nextSeq: number;
+  /** Relays not sent yet (gathered for the turn's end, or queued while the channel opens), and their answers. */
+  waiting: RelayItem[];
+  waitingAnswers: Answer[];
+  /** The answers of relays sent and not yet answered for, in order; the first is relay `sentFrom`. */
+  sent: Answer[];
+  sentFrom: number;
   /** The next batch asks for its answer at once (a client waits on an ack, or a settle). */
   answerNow: boolean;
   /** While a turn's relays are gathered: how many came in it; null between turns. */
   turn: { relays: number; timer: ReturnType<typeof setTimeout> } | null;
   /** Turns in a row, up to the last, that carried one relay. */
   lone: number;
+  /** When a relay last left at once (Date.now(): the runtime's clock moves with each event). */
+  leftAtOnce: number;
+  /** Called when nothing is left unanswered (settles waiting for this channel). */
+  settles: Array<() => void>;
   lastUsed: number;
   idleTimer: ReturnType<typeof setTimeout> | null;
 }
@@ -76,10 +79,12 @@ const MAX_CHANNELS = 256;
  */
 export class RelayChannels {
   readonly #channels = new Map<string, Channel>();
-  /** Relays not answered for yet, across channels. */
-  readonly #unsettled = new Set<Promise<boolean>>();
 
-  constructor(private readonly host: ChannelsHost) {}
+  readonly #now: () => number;
+
+  constructor(private readonly host: ChannelsHost) {
+    this.#now = host.now ?? Date.now;
+  }
 
   /**
    * Sends `item` to object `home`. Resolves true when that object delivered
@@ -88,29 +93,38 @@ export class RelayChannels {
    */
   send(home: string, item: RelayItem, answerNow: boolean): Promise<boolean> {
     const channel = this.#channelTo(home);
-    const delivered = new Promise<boolean>((resolve) => channel.waiting.push({ ...item, resolve }));
-    this.#unsettled.add(delivered);
-    void delivered.then(() => this.#unsettled.delete(delivered));
+    const delivered = new Promise<boolean>((resolve) => channel.waitingAnswers.push(resolve));
+    channel.waiting.push(item);
     if (answerNow) channel.answerNow = true;
     if (channel.turn) {
       channel.turn.relays++;
       return delivered;
     }
+    if (channel.lone >= LONE_BEFORE_AT_ONCE) {
+      // One at a time so far: this one leaves now, with no timer, unless another left at once in
+      // this same millisecond: then relays are coming together again, and this turn gathers them.
+      const now = this.#now();
+      if (now !== channel.leftAtOnce) {
+        channel.leftAtOnce = now;
+        this.#flush(channel);
+        return delivered;
+      }
+      channel.lone = 0;
+    }
     channel.turn = { relays: 1, timer: setTimeout(() => this.#endTurn(channel), 0) };
-    if (channel.lone >= LONE_BEFORE_AT_ONCE) this.#flush(channel);
     return delivered;
   }
 
   /** Settles when every relay sent so far has been answered for by its receiver's object. */
   async settled(): Promise<void> {
-    if (this.#unsettled.size === 0) return;
+    const answered: Array<Promise<void>> = [];
     for (const channel of this.#channels.values()) {
       if (channel.waiting.length === 0 && channel.sent.length === 0) continue;
+      answered.push(new Promise((resolve) => channel.settles.push(resolve)));
       channel.answerNow = true;
       this.#endTurn(channel);
-      this.#flush(channel);
     }
-    await Promise.all(this.#unsettled);
+    await Promise.all(answered);
   }
 
   #channelTo(home: string): Channel {
@@ -121,11 +135,14 @@ export class RelayChannels {
       home,
       socket: null,
       waiting: [],
+      waitingAnswers: [],
       sent: [],
-      nextSeq: 1,
+      sentFrom: 1,
       answerNow: false,
       turn: null,
       lone: 0,
+      leftAtOnce: 0,
+      settles: [],
       lastUsed: Date.now(),
       idleTimer: null,
     };
@@ -166,16 +183,15 @@ export class RelayChannels {
   /** Sends what waits (or, when an answer is due and nothing waits, a sync), if the channel is open. */
   #flush(channel: Channel): void {
     const { socket } = channel;
-    if (!socket) return;
-    if (channel.waiting.length === 0 && !channel.answerNow) return;
-    const items = channel.waiting.splice(0);
-    const first = channel.nextSeq;
-    channel.nextSeq += items.length;
-    for (const [i, item] of items.entries()) channel.sent.push({ seq: first + i, resolve: item.resolve });
-    const answerNow = channel.answerNow;
+    if (!socket || (channel.waiting.length === 0 && !channel.answerNow)) return;
+    const first = channel.sentFrom + channel.sent.length;
+    const text = encodeBatch({ first, answerNow: channel.answerNow, items: channel.waiting });
     channel.answerNow = false;
+    channel.waiting = [];
+    for (const answer of channel.waitingAnswers) channel.sent.push(answer);
+    channel.waitingAnswers = [];
     try {
-      socket.send(encodeBatch({ first, answerNow, items: items.map(({ ref, to, frame }) => ({ ref, to, frame })) }));
+      socket.send(text);
     } catch (error) {
       console.error(`[${this.host.log.name()}] relay channel to ${channel.home} failed:`, error);
       this.#lose(channel);
@@ -192,10 +208,22 @@ export class RelayChannels {
       console.error(`[${this.host.log.name()}] relay channel to ${channel.home}: not an answer`);
       return;
     }
-    const undelivered = new Set(answer.undelivered);
-    let done = 0;
-    while (done < channel.sent.length && (channel.sent[done] as Pending).seq <= answer.upTo) done++;
-    for (const { seq, resolve } of channel.sent.splice(0, done)) resolve(!undelivered.has(seq));
+    const done = Math.min(Math.max(answer.upTo - channel.sentFrom + 1, 0), channel.sent.length);
+    const from = channel.sentFrom;
+    const answers = channel.sent.splice(0, done);
+    channel.sentFrom += done;
+    if (answer.undelivered.length === 0) {
+      for (const resolve of answers) resolve(true);
+    } else {
+      const undelivered = new Set(answer.undelivered);
+      for (const [i, resolve] of answers.entries()) resolve(!undelivered.has(from + i));
+    }
+    this.#settleIfAnswered(channel);
+  }
+
+  #settleIfAnswered(channel: Channel): void {
+    if (channel.sent.length > 0 || channel.waiting.length > 0 || channel.settles.length === 0) return;
+    for (const settle of channel.settles.splice(0)) settle();
   }
 
   /**
@@ -208,8 +236,10 @@ export class RelayChannels {
     if (channel.idleTimer) clearTimeout(channel.idleTimer);
     if (channel.turn) clearTimeout(channel.turn.timer);
     channel.turn = null;
-    for (const { resolve } of channel.sent.splice(0)) resolve(false);
-    for (const { resolve } of channel.waiting.splice(0)) resolve(false);
+    const answers = [...channel.sent.splice(0), ...channel.waitingAnswers.splice(0)];
+    channel.waiting = [];
+    for (const resolve of answers) resolve(false);
+    this.#settleIfAnswered(channel);
     if (channel.socket) closeChannel(channel.socket);
   }
 

@@ -1,11 +1,11 @@
-import type { RoomRef } from "../../signaling/room-store";
 import type { Log } from "../runtime/log";
 import { type ChannelSocket, closeChannel } from "./channel-socket";
+import type { LocalDelivery } from "./local-delivery";
 import { decodeBatch, encodeAnswer, type RelayBatch } from "./relay-wire";
 
 export interface ReceiverHost {
-  /** Delivers one relay to its receiver, here or where its session went (local-delivery.ts); false if it could not. */
-  relay(ref: RoomRef, to: string, frame: string): Promise<boolean>;
+  /** Delivers relays to their receivers, here or where their sessions went; false if it could not. */
+  delivery: Pick<LocalDelivery, "relay" | "relayNow">;
   log: Log;
 }
 
@@ -21,8 +21,10 @@ export const ANSWER_DELAY_MS = 50;
 
 /** The receiving end of one channel. */
 interface Incoming {
-  /** Batches are handled one after another, in the order they came. */
+  /** Batches that wait for one before them (its relays needed storage or another object), in order. */
   tail: Promise<void>;
+  queued: number;
+  /** The last relay handled, and those not delivered since the last answer. */
   upTo: number;
   undelivered: number[];
   answerTimer: ReturnType<typeof setTimeout> | null;
@@ -31,14 +33,16 @@ interface Incoming {
 /**
  * The receiving end of relay channels (relay-channels.ts is the sending end):
  * each relay is handed to this object's delivery in order, and the channel
- * is answered for what was handled.
+ * is answered for what was handled. A relay to a socket held here is handled
+ * as its message arrives; one that needs more (a kept session's storage, an
+ * object its session moved to) holds back the batches behind it.
  */
 export class RelayReceiver {
   constructor(private readonly host: ReceiverHost) {}
 
   /** Takes the server end of a channel another object opened, accepted. */
   accept(socket: ChannelSocket): void {
-    const incoming: Incoming = { tail: Promise.resolve(), upTo: 0, undelivered: [], answerTimer: null };
+    const incoming: Incoming = { tail: Promise.resolve(), queued: 0, upTo: 0, undelivered: [], answerTimer: null };
     socket.addEventListener("message", (event) => {
       const batch = typeof event.data === "string" ? decodeBatch(event.data) : null;
       if (!batch) {
@@ -46,9 +50,7 @@ export class RelayReceiver {
         console.error(`[${this.host.log.name()}] relay channel: not a batch; closed`);
         return closeChannel(socket, 1003, "not a batch");
       }
-      incoming.tail = incoming.tail
-        .then(() => this.#handle(socket, incoming, batch))
-        .catch((error: unknown) => console.error(`[${this.host.log.name()}] relay channel:`, error));
+      this.#take(socket, incoming, batch);
     });
     const stop = () => {
       if (incoming.answerTimer) clearTimeout(incoming.answerTimer);
@@ -58,21 +60,65 @@ export class RelayReceiver {
     socket.addEventListener("error", stop);
   }
 
-  async #handle(socket: ChannelSocket, incoming: Incoming, batch: RelayBatch): Promise<void> {
+  #take(socket: ChannelSocket, incoming: Incoming, batch: RelayBatch): void {
+    let rest = batch;
+    if (incoming.queued === 0) {
+      const left = this.#handleNow(incoming, batch);
+      if (left === batch.items.length) {
+        this.#handled(socket, incoming, batch.answerNow);
+        return;
+      }
+      rest = { ...batch, first: batch.first + left, items: batch.items.slice(left) };
+    }
+    incoming.queued++;
+    incoming.tail = incoming.tail
+      .then(() => this.#handleLater(socket, incoming, rest))
+      .catch((error: unknown) => console.error(`[${this.host.log.name()}] relay channel:`, error))
+      .finally(() => incoming.queued--);
+  }
+
+  /** Handles the batch's relays while each is decided at once; returns how many were. */
+  #handleNow(incoming: Incoming, batch: RelayBatch): number {
     for (const [i, { ref, to, frame }] of batch.items.entries()) {
-      const seq = batch.first + i;
+      let delivered: boolean | undefined;
+      try {
+        delivered = this.host.delivery.relayNow(ref, to, frame);
+      } catch (error) {
+        this.#failed(to, error);
+        delivered = false;
+      }
+      if (delivered === undefined) return i;
+      this.#record(incoming, batch.first + i, delivered);
+    }
+    return batch.items.length;
+  }
+
+  async #handleLater(socket: ChannelSocket, incoming: Incoming, batch: RelayBatch): Promise<void> {
+    for (const [i, { ref, to, frame }] of batch.items.entries()) {
       let delivered = false;
       try {
-        delivered = await this.host.relay(ref, to, frame);
+        delivered = await this.host.delivery.relay(ref, to, frame);
       } catch (error) {
-        // Only this one is undelivered (its sender then asks the room); the others go on.
-        console.error(`[${this.host.log.name()}] relay to ${to} failed:`, error);
+        this.#failed(to, error);
       }
-      if (!delivered) incoming.undelivered.push(seq);
-      incoming.upTo = seq;
+      this.#record(incoming, batch.first + i, delivered);
     }
-    if (batch.answerNow || incoming.undelivered.length > 0) return this.#answer(socket, incoming);
-    incoming.answerTimer ??= setTimeout(() => this.#answer(socket, incoming), ANSWER_DELAY_MS);
+    this.#handled(socket, incoming, batch.answerNow);
+  }
+
+  #record(incoming: Incoming, seq: number, delivered: boolean): void {
+    if (!delivered) incoming.undelivered.push(seq);
+    incoming.upTo = seq;
+  }
+
+  /** Only this relay is undelivered (its sender then asks the room); the others go on. */
+  #failed(to: string, error: unknown): void {
+    console.error(`[${this.host.log.name()}] relay to ${to} failed:`, error);
+  }
+
+  #handled(socket: ChannelSocket, incoming: Incoming, answerNow: boolean): void {
+    if (answerNow || incoming.undelivered.length > 0) this.#answer(socket, incoming);
+    else incoming.answerTimer ??= setTimeout(() => this.#answer(socket, incoming), ANSWER_DELAY_MS);
   }
 
   #answer(socket: ChannelSocket, incoming: Incoming): void {

@@ -81,6 +81,27 @@ describe("large and deep requests", () => {
       expect(bob.pending().filter(([event]) => event === "ice-candidate")).toEqual([]);
       expect(alice.socket.connected).toBe(true);
     });
+
+    it("relays a 900 KB session description whole, and the candidate sent after it arrives after it", async () => {
+      const bigRoom = `${room}-sdp`;
+      const alice = await peer("alice", inRoom ? bigRoom : undefined);
+      const bob = await peer("bob");
+      await setUpRoom(bigRoom, alice, bob);
+      // 900,000 bytes of UTF-8, with emoji (two UTF-16 units each) wherever a message between objects might be cut.
+      const sdp = "v=0 😀 ".repeat(100_000);
+      const order: string[] = [];
+      bob.socket.onAny((event: string) => order.push(event));
+      alice.socket.emit("relay-session-description", {
+        auth: alice.session,
+        room: bigRoom,
+        to: bob.id,
+        session_description: { type: "offer", sdp },
+      });
+      await expectRelay(bigRoom, alice, bob, 7);
+      const offer = await bob.next<{ session_description: { sdp: string } }>("session-description");
+      expect(offer.session_description.sdp === sdp).toBe(true);
+      expect(order).toEqual(["session-description", "ice-candidate"]);
+    });
   });
 
   it("answers a 100 KB peerinfo with auth-reject ERR_INVALID_REQUEST, and the socket stays connected", async () => {

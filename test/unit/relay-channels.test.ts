@@ -1,8 +1,14 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ChannelSocket } from "../../src/durable/mesh/channel-socket";
-import { CHANNEL_IDLE_MS, RelayChannels } from "../../src/durable/mesh/relay-channels";
+import { CHANNEL_DEADLINE_MS, CHANNEL_IDLE_MS, RelayChannels } from "../../src/durable/mesh/relay-channels";
 import { ANSWER_DELAY_MS, RelayReceiver } from "../../src/durable/mesh/relay-receiver";
-import { decodeAnswer, decodeBatch, encodeAnswer, encodeBatch } from "../../src/durable/mesh/relay-wire";
+import {
+  decodeAnswer,
+  decodeBatch,
+  encodeAnswer,
+  encodeBatch,
+  MAX_MESSAGE_CHARS,
+} from "../../src/durable/mesh/relay-wire";
 import { Log } from "../../src/durable/runtime/log";
 import type { RoomRef } from "../../src/signaling/room-store";
 
@@ -11,7 +17,7 @@ const log = new Log(undefined, () => "test");
 const item = (n: number) => ({ ref, to: "bob", frame: `42["ice-candidate",{"n":${n}}]` });
 const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-type Listener = (event: { data: unknown }) => void;
+type Listener = (event: { data: unknown; code: number }) => void;
 
 /** One end of an in-memory WebSocket: what is sent arrives at the other end in a later task, as over a socket. */
 class FakeEnd implements ChannelSocket {
@@ -25,7 +31,7 @@ class FakeEnd implements ChannelSocket {
     this.texts.push(text);
     const other = this.other;
     setTimeout(() => {
-      if (!other?.closed) other?.emit("message", text);
+      if (!other?.closed) other?.emit("message", { data: text, code: 0 });
     }, 0);
   }
 
@@ -38,15 +44,15 @@ class FakeEnd implements ChannelSocket {
   remoteClose(): void {
     if (this.closed) return;
     this.closed = true;
-    this.emit("close", undefined);
+    this.emit("close", { data: undefined, code: 1000 });
   }
 
   addEventListener(type: string, listener: Listener): void {
     this.#listeners.set(type, [...(this.#listeners.get(type) ?? []), listener]);
   }
 
-  emit(type: string, data: unknown): void {
-    for (const listener of this.#listeners.get(type) ?? []) listener({ data });
+  emit(type: string, event: { data: unknown; code: number }): void {
+    for (const listener of this.#listeners.get(type) ?? []) listener(event);
   }
 }
 
@@ -160,6 +166,21 @@ describe("relay channels", () => {
     expect(wire().batches).toEqual([1, 0]);
   });
 
+  it("settle: waits for the relays sent before it, not for those other peers keep sending", async () => {
+    const { channels } = channelsToThere();
+    void channels.send("there", item(0), false);
+    await turn();
+    await turn();
+    let n = 1;
+    const others = setInterval(() => void channels.send("there", item(n++), false), 1);
+    const started = Date.now();
+    await channels.settled();
+    const took = Date.now() - started;
+    clearInterval(others);
+    expect(took).toBeLessThan(ANSWER_DELAY_MS);
+    await channels.settled();
+  });
+
   it("keep order when the receiving end takes its time with one relay", async () => {
     let release: () => void = () => {};
     const slow = new Promise<boolean>((resolve) => (release = () => resolve(true)));
@@ -232,6 +253,54 @@ describe("relay channels", () => {
       false,
     ]);
     await channels.settled();
+  });
+
+  it("give up a channel that does not open in time: its relays go by the room, and nothing waits on it", async () => {
+    vi.useFakeTimers();
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const channels = new RelayChannels({ open: () => new Promise<never>(() => {}), log });
+    const sent = channels.send("there", item(1), false);
+    const settled = channels.settled();
+    await vi.advanceTimersByTimeAsync(CHANNEL_DEADLINE_MS + 1_000);
+    expect(await sent).toBe(false);
+    await settled;
+  });
+
+  it("give up a channel whose other end does not answer in time, and open another for the next relay", async () => {
+    vi.useFakeTimers();
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const stuck = new Promise<boolean>(() => {});
+    const { channels, opened } = channelsToThere(undefined, { slow: (to) => (to === "stuck" ? stuck : undefined) });
+    const lost = channels.send("there", { ...item(1), to: "stuck" }, false);
+    const behind = channels.send("there", item(2), false);
+    const settled = channels.settled();
+    await vi.advanceTimersByTimeAsync(CHANNEL_DEADLINE_MS + 1_000);
+    expect([await lost, await behind]).toEqual([false, false]);
+    await settled;
+    expect(opened[0]?.closed).toBe(true);
+    const next = channels.send("there", item(3), true);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(await next).toBe(true);
+    expect(opened).toHaveLength(2);
+  });
+
+  it("carry a relay larger than one message in pieces, whole and in order", async () => {
+    const { channels, delivered, opened } = channelsToThere();
+    // An emoji (two UTF-16 units) across every possible cut, and a relay behind it.
+    const large = `42["session-description",{"sdp":"${"a😀".repeat(MAX_MESSAGE_CHARS)}"}]`;
+    const outcomes = await Promise.all([
+      channels.send("there", item(1), false),
+      channels.send("there", { ...item(2), frame: large }, false),
+      channels.send("there", item(3), true),
+    ]);
+    expect(outcomes).toEqual([true, true, true]);
+    expect(delivered).toEqual([item(1).frame, large, item(3).frame]);
+    const texts = opened[0]?.texts ?? [];
+    expect(texts.length).toBeGreaterThan(3);
+    for (const text of texts) {
+      expect(text.length).toBeLessThanOrEqual(MAX_MESSAGE_CHARS);
+      expect(text).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/); // no half of a pair at a cut
+    }
   });
 
   it("close a channel with nothing sent for a while, so that both objects may hibernate", async () => {

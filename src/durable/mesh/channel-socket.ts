@@ -7,7 +7,8 @@ export interface ChannelSocket {
   send(text: string): void;
   close(code?: number, reason?: string): void;
   addEventListener(type: "message", listener: (event: { data: unknown }) => void): void;
-  addEventListener(type: "close" | "error", listener: () => void): void;
+  addEventListener(type: "close", listener: (event: { code: number }) => void): void;
+  addEventListener(type: "error", listener: () => void): void;
 }
 
 /**
@@ -16,6 +17,15 @@ export interface ChannelSocket {
  * ask for it: a channel is trusted as this worker's own.
  */
 export const RELAY_CHANNEL_PATH = "/_internal/relay-channel";
+
+/**
+ * Answers the close of the other end: unless no Close frame came (1005, 1006,
+ * 1015: the transport is gone, and answering would fail inside the runtime,
+ * where no catch sees it), completes the closing handshake.
+ */
+export function answerClose(socket: ChannelSocket, code: number): void {
+  if (code !== 1005 && code !== 1006 && code !== 1015) closeChannel(socket);
+}
 
 /** Closes `socket`, which may be closed already. */
 export function closeChannel(socket: ChannelSocket, code = 1000, reason = ""): void {

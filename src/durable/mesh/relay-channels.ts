@@ -1,7 +1,7 @@
 import type { Log } from "../runtime/log";
-import { type ChannelSocket, closeChannel } from "./channel-socket";
+import { answerClose, type ChannelSocket, closeChannel } from "./channel-socket";
 import type { RelayItem } from "./object-rpc";
-import { decodeAnswer, encodeBatch } from "./relay-wire";
+import { decodeAnswer, encodeBatch, type MAX_MESSAGE_CHARS, splitBatch } from "./relay-wire";
 
 export interface ChannelsHost {
   /** Opens a channel to object `home` (a WebSocket to its relay receiver, accepted). */
@@ -29,12 +29,15 @@ interface Channel {
   turn: { relays: number; timer: ReturnType<typeof setTimeout> } | null;
   /** Turns in a row, up to the last, that carried one relay. */
   lone: number;
-  /** When a relay last left at once (Date.now(): the runtime's clock moves with each event). */
+  /** When a relay last left at once (the runtime's clock moves with each event). */
   leftAtOnce: number;
-  /** Called when nothing is left unanswered (settles waiting for this channel). */
-  settles: Array<() => void>;
+  /** Settles waiting for every relay up to a sequence number to be answered for, in order. */
+  settles: Array<{ upTo: number; resolve: () => void }>;
+  /** When it was asked for; when something was last sent; when it last heard from the other end. */
+  createdAt: number;
   lastUsed: number;
-  idleTimer: ReturnType<typeof setTimeout> | null;
+  lastAnswer: number;
+  watch: ReturnType<typeof setTimeout> | null;
 }
 
 /** After this many turns in a row that carried one relay each, a relay leaves at once. */
@@ -43,7 +46,17 @@ const LONE_BEFORE_AT_ONCE = 2;
 /** A channel with nothing sent for this long is closed, so that neither object is kept from hibernating. */
 export const CHANNEL_IDLE_MS = 5_000;
 
-/** Channels kept open at once; past it, the idle ones are closed first. */
+/**
+ * A channel that has not opened, or has not answered for a relay it was sent,
+ * after this long is given up: what it carries goes by the room, and no settle
+ * waits on it any longer. Its receiver answers within 50 ms when all is well.
+ */
+export const CHANNEL_DEADLINE_MS = 5_000;
+
+/** How often an open channel is looked at for the idle and deadline rules. */
+const WATCH_MS = 1_000;
+
+/** Channels kept at once; past it, the idle ones are closed first. */
 const MAX_CHANNELS = 256;
 
 /**
@@ -57,29 +70,28 @@ const MAX_CHANNELS = 256;
  * Why not an RPC per relay, as before: an RPC is a call and its answer, and
  * the call alone was about 25 µs of the sender's CPU in a profile, whatever
  * it carried. With one relay in flight per pair (ICE candidates trickling)
- * every relay paid one. On the one-hop runtime floor (bench/floor, `Hop`),
- * in turns within one run: one relay in flight 54.8 against 69.3 µs of server
- * CPU per relay and 0.120 against 0.133 ms one-way; eight in flight 22.5
- * against 26.8 µs (bench/RESULTS.md). Cloudflare also bills WebSocket messages
- * to an object at 20 to 1, an RPC call as one request.
+ * every relay paid one. Seed-style, old code against new in turns: 60.4
+ * against 77.3 µs of server CPU per relay with one in flight, and a one-pair
+ * p50 of 0.173 against 0.215 ms (bench/RESULTS.md). Cloudflare also bills
+ * WebSocket messages to an object at 20 to 1, an RPC call as one request.
  *
  * Batching, per receiving object: the relays that arrive in one turn of the
- * event loop leave together at its end (`setTimeout(0)`), one message; after
+ * event loop leave together at its end (`setTimeout(0)`), one message. After
  * {@link LONE_BEFORE_AT_ONCE} turns in a row that carried one relay each
- * (a ping-pong), a turn's first relay leaves at once and only what follows it
- * in the turn waits. Sending every relay at once lost with eight in flight
- * (48 against 22.5 µs per relay on the floor): frames that travel together
- * arrive together and leave together again, and a message per frame breaks
- * that.
+ * (a ping-pong), each relay leaves at once, with no timer, until two leave
+ * in the same millisecond: relays are coming together again, and the turn
+ * gathers them. Sending every relay at once lost with eight in flight (48
+ * against 22.5 µs per relay on the one-hop floor): frames that travel
+ * together arrive together and leave together again, and a message per frame
+ * breaks that.
  *
  * Order is kept per receiving object: one channel, one sequence. A peer's
  * relays reach their receivers before anything its next request causes:
  * {@link RelayChannels.settled} asks each channel for its answer at once and
- * waits for it.
+ * waits for the relays sent so far (not for those sent since).
  */
 export class RelayChannels {
   readonly #channels = new Map<string, Channel>();
-
   readonly #now: () => number;
 
   constructor(private readonly host: ChannelsHost) {
@@ -101,8 +113,6 @@ export class RelayChannels {
       return delivered;
     }
     if (channel.lone >= LONE_BEFORE_AT_ONCE) {
-      // One at a time so far: this one leaves now, with no timer, unless another left at once in
-      // this same millisecond: then relays are coming together again, and this turn gathers them.
       const now = this.#now();
       if (now !== channel.leftAtOnce) {
         channel.leftAtOnce = now;
@@ -115,12 +125,13 @@ export class RelayChannels {
     return delivered;
   }
 
-  /** Settles when every relay sent so far has been answered for by its receiver's object. */
+  /** Settles when every relay sent so far has been answered for by its receiver's object (or given up). */
   async settled(): Promise<void> {
     const answered: Array<Promise<void>> = [];
     for (const channel of this.#channels.values()) {
-      if (channel.waiting.length === 0 && channel.sent.length === 0) continue;
-      answered.push(new Promise((resolve) => channel.settles.push(resolve)));
+      const upTo = channel.sentFrom + channel.sent.length + channel.waiting.length - 1;
+      if (upTo < channel.sentFrom) continue;
+      answered.push(new Promise((resolve) => channel.settles.push({ upTo, resolve })));
       channel.answerNow = true;
       this.#endTurn(channel);
     }
@@ -131,6 +142,7 @@ export class RelayChannels {
     let channel = this.#channels.get(home);
     if (channel) return channel;
     if (this.#channels.size >= MAX_CHANNELS) this.#closeIdle();
+    const now = this.#now();
     channel = {
       home,
       socket: null,
@@ -143,12 +155,16 @@ export class RelayChannels {
       lone: 0,
       leftAtOnce: 0,
       settles: [],
-      lastUsed: Date.now(),
-      idleTimer: null,
+      createdAt: now,
+      lastUsed: now,
+      lastAnswer: now,
+      watch: null,
     };
     this.#channels.set(home, channel);
-    void this.#open(channel);
-    return channel;
+    const opening = channel;
+    opening.watch = setTimeout(() => this.#look(opening), WATCH_MS);
+    void this.#open(opening);
+    return opening;
   }
 
   async #open(channel: Channel): Promise<void> {
@@ -160,11 +176,19 @@ export class RelayChannels {
       this.#lose(channel);
       return;
     }
-    if (this.#channels.get(channel.home) !== channel) return closeChannel(socket);
+    if (this.#channels.get(channel.home) !== channel) {
+      // Given up while it opened (its deadline passed).
+      closeChannel(socket);
+      return;
+    }
     socket.addEventListener("message", (event) => this.#answered(channel, event.data));
-    socket.addEventListener("close", () => this.#lose(channel));
-    socket.addEventListener("error", () => this.#lose(channel));
+    socket.addEventListener("close", (event) => {
+      this.#lose(channel, false);
+      answerClose(socket, event.code);
+    });
+    socket.addEventListener("error", () => this.#lose(channel, false));
     channel.socket = socket;
+    channel.lastAnswer = this.#now();
     // What queued while it opened leaves now, unless its turn is still gathering.
     if (!channel.turn) this.#flush(channel);
   }
@@ -180,25 +204,34 @@ export class RelayChannels {
     this.#flush(channel);
   }
 
-  /** Sends what waits (or, when an answer is due and nothing waits, a sync), if the channel is open. */
+  /**
+   * Sends what waits (or, when an answer is due and nothing waits, a sync), if
+   * the channel is open: one message, or several when it would be larger than
+   * the runtime takes ({@link MAX_MESSAGE_CHARS}), a relay larger than that
+   * alone in pieces.
+   */
   #flush(channel: Channel): void {
     const { socket } = channel;
     if (!socket || (channel.waiting.length === 0 && !channel.answerNow)) return;
-    const first = channel.sentFrom + channel.sent.length;
-    const text = encodeBatch({ first, answerNow: channel.answerNow, items: channel.waiting });
-    channel.answerNow = false;
+    const items = channel.waiting;
+    const answerNow = channel.answerNow;
+    let first = channel.sentFrom + channel.sent.length;
     channel.waiting = [];
+    channel.answerNow = false;
+    if (channel.sent.length === 0) channel.lastAnswer = this.#now();
     for (const answer of channel.waitingAnswers) channel.sent.push(answer);
     channel.waitingAnswers = [];
     try {
-      socket.send(text);
+      for (const batch of splitBatch(items, first, answerNow)) {
+        socket.send(encodeBatch(batch));
+        first += batch.items.length;
+      }
     } catch (error) {
       console.error(`[${this.host.log.name()}] relay channel to ${channel.home} failed:`, error);
       this.#lose(channel);
       return;
     }
-    channel.lastUsed = Date.now();
-    channel.idleTimer ??= setTimeout(() => this.#closeIfIdle(channel), CHANNEL_IDLE_MS);
+    channel.lastUsed = this.#now();
   }
 
   /** The receiving object's answer: every relay up to `upTo` handled, `undelivered` not delivered. */
@@ -208,6 +241,7 @@ export class RelayChannels {
       console.error(`[${this.host.log.name()}] relay channel to ${channel.home}: not an answer`);
       return;
     }
+    channel.lastAnswer = this.#now();
     const done = Math.min(Math.max(answer.upTo - channel.sentFrom + 1, 0), channel.sent.length);
     const from = channel.sentFrom;
     const answers = channel.sent.splice(0, done);
@@ -218,40 +252,48 @@ export class RelayChannels {
       const undelivered = new Set(answer.undelivered);
       for (const [i, resolve] of answers.entries()) resolve(!undelivered.has(from + i));
     }
-    this.#settleIfAnswered(channel);
-  }
-
-  #settleIfAnswered(channel: Channel): void {
-    if (channel.sent.length > 0 || channel.waiting.length > 0 || channel.settles.length === 0) return;
-    for (const settle of channel.settles.splice(0)) settle();
+    // Each settle waits for the relays sent before it, not for those sent since.
+    while (channel.settles.length > 0 && (channel.settles[0] as { upTo: number }).upTo < channel.sentFrom) {
+      (channel.settles.shift() as { resolve: () => void }).resolve();
+    }
   }
 
   /**
-   * The channel closed or failed: what it had not answered for goes by the
-   * room (it may have been delivered; a relay is repeated rather than lost),
-   * and the next relay opens a new channel.
+   * The channel closed, failed or missed its deadline: what it had not
+   * answered for goes by the room (it may have been delivered; a relay is
+   * repeated rather than lost), and the next relay opens a new channel.
    */
-  #lose(channel: Channel): void {
+  #lose(channel: Channel, close = true): void {
     if (this.#channels.get(channel.home) === channel) this.#channels.delete(channel.home);
-    if (channel.idleTimer) clearTimeout(channel.idleTimer);
+    if (channel.watch) clearTimeout(channel.watch);
+    channel.watch = null;
     if (channel.turn) clearTimeout(channel.turn.timer);
     channel.turn = null;
     const answers = [...channel.sent.splice(0), ...channel.waitingAnswers.splice(0)];
     channel.waiting = [];
     for (const resolve of answers) resolve(false);
-    this.#settleIfAnswered(channel);
-    if (channel.socket) closeChannel(channel.socket);
+    for (const settle of channel.settles.splice(0)) settle.resolve();
+    if (close && channel.socket) closeChannel(channel.socket, 1011, "given up");
   }
 
-  #closeIfIdle(channel: Channel): void {
-    channel.idleTimer = null;
-    const quiet = Date.now() - channel.lastUsed;
-    if (quiet >= CHANNEL_IDLE_MS && this.#isIdle(channel)) {
+  /** Every {@link WATCH_MS}: closes an idle channel, gives up one past its deadline. */
+  #look(channel: Channel): void {
+    channel.watch = null;
+    const now = this.#now();
+    const late = !channel.socket
+      ? now - channel.createdAt >= CHANNEL_DEADLINE_MS && "not opened"
+      : channel.sent.length > 0 && now - channel.lastAnswer >= CHANNEL_DEADLINE_MS && "not answered for";
+    if (late) {
+      console.error(`[${this.host.log.name()}] relay channel to ${channel.home}: ${late} in time; given up`);
+      this.#lose(channel);
+      return;
+    }
+    if (this.#isIdle(channel) && now - channel.lastUsed >= CHANNEL_IDLE_MS) {
       this.#channels.delete(channel.home);
       if (channel.socket) closeChannel(channel.socket, 1000, "idle");
       return;
     }
-    channel.idleTimer = setTimeout(() => this.#closeIfIdle(channel), Math.max(CHANNEL_IDLE_MS - quiet, 100));
+    channel.watch = setTimeout(() => this.#look(channel), WATCH_MS);
   }
 
   #isIdle(channel: Channel): boolean {
@@ -263,7 +305,7 @@ export class RelayChannels {
     for (const channel of this.#channels.values()) {
       if (!this.#isIdle(channel)) continue;
       this.#channels.delete(channel.home);
-      if (channel.idleTimer) clearTimeout(channel.idleTimer);
+      if (channel.watch) clearTimeout(channel.watch);
       if (channel.socket) closeChannel(channel.socket, 1000, "idle");
     }
   }

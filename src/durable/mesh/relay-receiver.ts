@@ -1,6 +1,7 @@
 import type { Log } from "../runtime/log";
-import { type ChannelSocket, closeChannel } from "./channel-socket";
+import { answerClose, type ChannelSocket, closeChannel } from "./channel-socket";
 import type { LocalDelivery } from "./local-delivery";
+import type { RelayItem } from "./object-rpc";
 import { decodeBatch, encodeAnswer, type RelayBatch } from "./relay-wire";
 
 export interface ReceiverHost {
@@ -24,6 +25,8 @@ interface Incoming {
   /** Batches that wait for one before them (its relays needed storage or another object), in order. */
   tail: Promise<void>;
   queued: number;
+  /** The first pieces of a relay too large for one message (relay-wire.ts), until its last comes. */
+  partial: string | null;
   /** The last relay handled, and those not delivered since the last answer. */
   upTo: number;
   undelivered: number[];
@@ -42,7 +45,14 @@ export class RelayReceiver {
 
   /** Takes the server end of a channel another object opened, accepted. */
   accept(socket: ChannelSocket): void {
-    const incoming: Incoming = { tail: Promise.resolve(), queued: 0, upTo: 0, undelivered: [], answerTimer: null };
+    const incoming: Incoming = {
+      tail: Promise.resolve(),
+      queued: 0,
+      partial: null,
+      upTo: 0,
+      undelivered: [],
+      answerTimer: null,
+    };
     socket.addEventListener("message", (event) => {
       const batch = typeof event.data === "string" ? decodeBatch(event.data) : null;
       if (!batch) {
@@ -50,14 +60,31 @@ export class RelayReceiver {
         console.error(`[${this.host.log.name()}] relay channel: not a batch; closed`);
         return closeChannel(socket, 1003, "not a batch");
       }
-      this.#take(socket, incoming, batch);
+      this.#take(socket, incoming, this.#assemble(incoming, batch));
     });
     const stop = () => {
       if (incoming.answerTimer) clearTimeout(incoming.answerTimer);
-      closeChannel(socket);
+      incoming.answerTimer = null;
+      incoming.partial = null;
     };
-    socket.addEventListener("close", stop);
+    socket.addEventListener("close", (event) => {
+      stop();
+      answerClose(socket, event.code);
+    });
     socket.addEventListener("error", stop);
+  }
+
+  /** Joins the pieces of a relay sent in several messages: its pieces are held until its last comes. */
+  #assemble(incoming: Incoming, batch: RelayBatch): RelayBatch {
+    let items = batch.items;
+    const [head] = items;
+    if (incoming.partial !== null && head) {
+      items = [{ ...head, frame: incoming.partial + head.frame }, ...items.slice(1)];
+      incoming.partial = null;
+    }
+    if (!batch.continues) return items === batch.items ? batch : { ...batch, items };
+    incoming.partial = (items[items.length - 1] as RelayItem).frame;
+    return { ...batch, items: items.slice(0, -1) };
   }
 
   #take(socket: ChannelSocket, incoming: Incoming, batch: RelayBatch): void {

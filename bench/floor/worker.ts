@@ -37,7 +37,7 @@ export class Pair extends DurableObject<FloorEnv> {
  * the other side's object, the frames of one turn of the event loop in one
  * message at its end, or, after two turns in a row of one frame each, each
  * frame at once until two come in the same millisecond; the other side answers for what it delivered at most
- * every 50 ms, not per message. `?mode=rpc`: by RPC, one at a time per object,
+ * every 250 ms, not per message. `?mode=rpc`: by RPC, one at a time per object,
  * each answered (the server before the channel), adaptive as the channel is
  * but with an RPC out instead of the turn as the sign that frames come
  * together; `?mode=turn`: by RPC, always waiting for the turn's end (the
@@ -159,7 +159,7 @@ export class Hop extends DurableObject<FloorEnv> {
     this.#answerTimer ??= setTimeout(() => {
       this.#answerTimer = undefined;
       channel.send(String(this.#received));
-    }, 50);
+    }, 250);
   }
 
   async #flushByRpc(): Promise<void> {

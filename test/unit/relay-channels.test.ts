@@ -139,6 +139,21 @@ describe("relay channels", () => {
     expect(wire().answers).toHaveLength(1);
   });
 
+  it("ask for the answer at once past 1 MiB of relays unanswered", async () => {
+    const { channels, wire } = channelsToThere();
+    const started = Date.now();
+    const frame = `42["session-description",{"sdp":"${"v".repeat(200_000)}"}]`;
+    const sent: Array<Promise<boolean>> = [];
+    for (let n = 0; n < 6; n++) {
+      sent.push(channels.send("there", { ...item(n), frame }, false));
+      await turn();
+      await turn();
+    }
+    expect(await Promise.all(sent)).toEqual([true, true, true, true, true, true]);
+    expect(Date.now() - started).toBeLessThan(ANSWER_DELAY_MS);
+    expect(wire().answers[0]).toEqual({ upTo: 6, undelivered: [] });
+  });
+
   it("answer at once for a relay that was not delivered, and say which", async () => {
     const { channels, delivered } = channelsToThere((to) => to !== "carol");
     const started = Date.now();

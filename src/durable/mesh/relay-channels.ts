@@ -23,6 +23,8 @@ interface Channel {
   /** The answers of relays sent and not yet answered for, in order; the first is relay `sentFrom`. */
   sent: Answer[];
   sentFrom: number;
+  /** UTF-16 units of relays sent since the last answer that left nothing unanswered. */
+  unansweredChars: number;
   /** The next batch asks for its answer at once (a client waits on an ack, or a settle). */
   answerNow: boolean;
   /** While a turn's relays are gathered: how many came in it; null between turns. */
@@ -49,9 +51,16 @@ export const CHANNEL_IDLE_MS = 5_000;
 /**
  * A channel that has not opened, or has not answered for a relay it was sent,
  * after this long is given up: what it carries goes by the room, and no settle
- * waits on it any longer. Its receiver answers within 50 ms when all is well.
+ * waits on it any longer. Its receiver answers within 250 ms when all is well.
  */
 export const CHANNEL_DEADLINE_MS = 5_000;
+
+/**
+ * Past this many UTF-16 units of relays unanswered, a batch asks for its
+ * answer at once: the sender keeps each relay (its request, for the room if it
+ * was not delivered) until it is answered for, and relays may be large.
+ */
+const MAX_UNANSWERED_CHARS = 1024 * 1024;
 
 /** How often an open channel is looked at for the idle and deadline rules. */
 const WATCH_MS = 1_000;
@@ -150,6 +159,7 @@ export class RelayChannels {
       waitingAnswers: [],
       sent: [],
       sentFrom: 1,
+      unansweredChars: 0,
       answerNow: false,
       turn: null,
       lone: 0,
@@ -214,7 +224,8 @@ export class RelayChannels {
     const { socket } = channel;
     if (!socket || (channel.waiting.length === 0 && !channel.answerNow)) return;
     const items = channel.waiting;
-    const answerNow = channel.answerNow;
+    for (const item of items) channel.unansweredChars += item.frame.length;
+    const answerNow = channel.answerNow || channel.unansweredChars > MAX_UNANSWERED_CHARS;
     let first = channel.sentFrom + channel.sent.length;
     channel.waiting = [];
     channel.answerNow = false;
@@ -242,6 +253,7 @@ export class RelayChannels {
       return;
     }
     channel.lastAnswer = this.#now();
+    if (answer.upTo >= channel.sentFrom + channel.sent.length - 1) channel.unansweredChars = 0;
     const done = Math.min(Math.max(answer.upTo - channel.sentFrom + 1, 0), channel.sent.length);
     const from = channel.sentFrom;
     const answers = channel.sent.splice(0, done);

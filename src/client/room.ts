@@ -54,6 +54,13 @@ interface RoomEvents {
 
 const DEFAULT_AWAY_GRACE_MS = 45_000;
 
+/**
+ * How long a join request waits for a `back` note when its peerinfo is that
+ * of a peer of the call who is away: the note travels over the media link,
+ * the request through the server, and either may come first.
+ */
+const BACK_NOTE_WAIT_MS = 3_000;
+
 /** What a room needs from its client. */
 export interface RoomHost {
   signaling: Signaling;
@@ -85,6 +92,8 @@ export class Room extends Emitter<RoomEvents> {
   readonly #tracks: Array<{ track: MediaStreamTrack; stream: MediaStream }> = [];
   /** New peer ids announced by their `back` note, with the peer they are. */
   readonly #returning = new Map<string, Peer>();
+  /** Join requests waiting for their `back` note (see {@link BACK_NOTE_WAIT_MS}). */
+  readonly #waitingForNote = new Map<string, { notice: RoomJoinRequestNotice; timer: ReturnType<typeof setTimeout> }>();
   /** Peers away after losing the server: the end of their grace, and the listener for their media's end. */
   readonly #awayTimers = new Map<Peer, { grace: ReturnType<typeof setTimeout>; off: () => void }>();
   /** Peers that said bye: their leave is news at once. */
@@ -212,6 +221,32 @@ export class Room extends Emitter<RoomEvents> {
 
   /** @internal */
   onJoinRequest(notice: RoomJoinRequestNotice): void {
+    const { peer_id, peerinfo } = notice;
+    if (!this.#isReturning(peer_id, peerinfo) && this.#anAwayPeerIs(peerinfo)) {
+      // Maybe that peer, back under a new id, whose `back` note is still on its way.
+      const waiting = this.#waitingForNote.get(peer_id);
+      if (waiting) clearTimeout(waiting.timer);
+      const timer = setTimeout(() => this.#askAboutJoin(notice), BACK_NOTE_WAIT_MS);
+      this.#waitingForNote.set(peer_id, { notice, timer });
+      return;
+    }
+    this.#askAboutJoin(notice);
+  }
+
+  /** Whether a peer of the call who is away has this peerinfo. */
+  #anAwayPeerIs(info: Json): boolean {
+    const wanted = JSON.stringify(info);
+    for (const peer of this.peers.values())
+      if (peer.away && !peer.closed && JSON.stringify(peer.info) === wanted) return true;
+    return false;
+  }
+
+  /** Hands a join request to the app, returning or not. */
+  #askAboutJoin(notice: RoomJoinRequestNotice): void {
+    const waiting = this.#waitingForNote.get(notice.peer_id);
+    if (waiting) clearTimeout(waiting.timer);
+    this.#waitingForNote.delete(notice.peer_id);
+    if (this.role === "left") return;
     const answer = (event: "room-join-accept" | "room-join-reject") => async (payload?: Json) => {
       await this.#host.signaling.request(event, {
         room: this.name,
@@ -388,6 +423,8 @@ export class Room extends Emitter<RoomEvents> {
       else peer.close();
     } else if (note.type === "back") {
       this.#returning.set(note.peer_id, peer);
+      const waiting = this.#waitingForNote.get(note.peer_id);
+      if (waiting) this.#askAboutJoin(waiting.notice);
     }
   }
 
@@ -428,6 +465,8 @@ export class Room extends Emitter<RoomEvents> {
     }
     this.peers.clear();
     this.#returning.clear();
+    for (const { timer } of this.#waitingForNote.values()) clearTimeout(timer);
+    this.#waitingForNote.clear();
     // Every local track, including those added after the room was made: nothing stays live.
     for (const { track } of this.#tracks.splice(0)) track.stop();
     for (const track of this.media?.getTracks() ?? []) track.stop();

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { SignalingError } from "../../src/client/errors";
 import type { IceServerSource } from "../../src/client/ice-servers";
 import type { JoinRequest } from "../../src/client/join-request";
@@ -59,6 +59,36 @@ describe("Room (the client library's rules, without WebRTC)", () => {
       ["A2", false],
       ["Z9", false],
     ]);
+  });
+
+  it("waits for an away peer's back note before calling a join request with its peerinfo new", () => {
+    vi.useFakeTimers();
+    try {
+      const { host } = fakeHost();
+      const { room, peer } = roomWithAnn(host);
+      peer.setAway(true); // Ann lost the server; her media still flows
+      const requests: JoinRequest[] = [];
+      room.on("join-request", (request) => requests.push(request));
+      // Her join request under a new id came through the server before her note over the media link.
+      room.onJoinRequest({ room: "lobby", peer_id: "A2", peerinfo: ann, payload: null });
+      expect(requests).toEqual([]);
+      room.onNote(peer, { type: "back", peer_id: "A2" });
+      expect(requests.map((r) => [r.peerId, r.returning])).toEqual([["A2", true]]);
+      // Someone else with her peerinfo and no note: asked about as new once the wait is over.
+      room.onJoinRequest({ room: "lobby", peer_id: "Z9", peerinfo: ann, payload: null });
+      vi.advanceTimersByTime(2_999);
+      expect(requests).toHaveLength(1);
+      vi.advanceTimersByTime(1);
+      expect(requests.map((r) => [r.peerId, r.returning])).toEqual([
+        ["A2", true],
+        ["Z9", false],
+      ]);
+      // A stranger's request does not wait.
+      room.onJoinRequest({ room: "lobby", peer_id: "M1", peerinfo: { name: "Mallory" }, payload: null });
+      expect(requests).toHaveLength(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("keeps a returning peer's object (and its connection) under the new id, and tells it so", () => {

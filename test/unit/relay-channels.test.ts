@@ -21,6 +21,8 @@ type Listener = (event: { data: unknown; code: number }) => void;
 
 /** One end of an in-memory WebSocket: what is sent arrives at the other end in a later task, as over a socket. */
 class FakeEnd implements ChannelSocket {
+  /** Milliseconds a message takes to the other end. */
+  constructor(private readonly lag = 0) {}
   other: FakeEnd | null = null;
   closed = false;
   readonly texts: string[] = [];
@@ -32,7 +34,7 @@ class FakeEnd implements ChannelSocket {
     const other = this.other;
     setTimeout(() => {
       if (!other?.closed) other?.emit("message", { data: text, code: 0 });
-    }, 0);
+    }, this.lag);
   }
 
   close(): void {
@@ -64,7 +66,7 @@ class FakeEnd implements ChannelSocket {
  */
 function channelsToThere(
   deliver: (to: string) => boolean = () => true,
-  options: { now?: () => number; slow?: (to: string) => Promise<boolean> | undefined } = {},
+  options: { now?: () => number; slow?: (to: string) => Promise<boolean> | undefined; lag?: number } = {},
 ) {
   const delivered: string[] = [];
   const record = (ok: boolean, frame: string) => {
@@ -83,8 +85,8 @@ function channelsToThere(
   const opened: FakeEnd[] = [];
   const channels = new RelayChannels({
     open: async () => {
-      const here = new FakeEnd();
-      const there = new FakeEnd();
+      const here = new FakeEnd(options.lag);
+      const there = new FakeEnd(options.lag);
       here.other = there;
       there.other = here;
       receiver.accept(there);
@@ -316,6 +318,47 @@ describe("relay channels", () => {
       expect(text.length).toBeLessThanOrEqual(MAX_MESSAGE_CHARS);
       expect(text).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/); // no half of a pair at a cut
     }
+  });
+
+  it("keep answering every 250 ms, not per relay, when relays keep coming while answers are on their way", async () => {
+    vi.useFakeTimers();
+    // 30 ms each way, a 2 KB relay every 20 ms for 30 s: 3 MB in all, never more than a few KB unanswered.
+    const { channels, wire } = channelsToThere(undefined, { lag: 30, now: () => Date.now() });
+    const frame = `42["ice-candidate",{"candidate":"${"c".repeat(2_000)}"}]`;
+    const sent: Array<Promise<boolean>> = [];
+    const every = setInterval(() => sent.push(channels.send("there", { ...item(0), frame }, false)), 20);
+    await vi.advanceTimersByTimeAsync(30_000);
+    clearInterval(every);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(await Promise.all(sent)).not.toContain(false);
+    expect(wire().answers.length).toBeLessThan(200); // about one per 250 ms; one per relay would be 1,500
+  });
+
+  it("do not give up a channel whose other end is slow but answers as it goes", async () => {
+    vi.useFakeTimers();
+    const second = () => new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 1_000));
+    const { channels, delivered } = channelsToThere(undefined, { slow: (to) => (to === "far" ? second() : undefined) });
+    // Seven relays for a session that moved (each passed on in 1 s), in one batch: 7 s in all.
+    const sent = [1, 2, 3, 4, 5, 6, 7].map((n) => channels.send("there", { ...item(n), to: "far" }, false));
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(await Promise.all(sent)).toEqual([true, true, true, true, true, true, true]);
+    expect(delivered).toHaveLength(7);
+  });
+
+  it("deliver nothing more of a channel that was given up: its sender sends it by the room", async () => {
+    vi.useFakeTimers();
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    let release: () => void = () => {};
+    const stuck = new Promise<boolean>((resolve) => (release = () => resolve(true)));
+    const { channels, delivered } = channelsToThere(undefined, { slow: (to) => (to === "stuck" ? stuck : undefined) });
+    const first = channels.send("there", { ...item(1), to: "stuck" }, false);
+    await vi.advanceTimersByTimeAsync(1);
+    const behind = channels.send("there", item(2), false);
+    await vi.advanceTimersByTimeAsync(CHANNEL_DEADLINE_MS + 1_000);
+    expect([await first, await behind]).toEqual([false, false]);
+    release();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(delivered).toEqual([item(1).frame]); // the one already being delivered; not the one behind it
   });
 
   it("close a channel with nothing sent for a while, so that both objects may hibernate", async () => {

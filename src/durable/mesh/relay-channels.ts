@@ -23,7 +23,8 @@ interface Channel {
   /** The answers of relays sent and not yet answered for, in order; the first is relay `sentFrom`. */
   sent: Answer[];
   sentFrom: number;
-  /** UTF-16 units of relays sent since the last answer that left nothing unanswered. */
+  /** The length of each relay in `sent` (UTF-16 units), and their sum. */
+  sentChars: number[];
   unansweredChars: number;
   /** The next batch asks for its answer at once (a client waits on an ack, or a settle). */
   answerNow: boolean;
@@ -159,6 +160,7 @@ export class RelayChannels {
       waitingAnswers: [],
       sent: [],
       sentFrom: 1,
+      sentChars: [],
       unansweredChars: 0,
       answerNow: false,
       turn: null,
@@ -224,9 +226,12 @@ export class RelayChannels {
     const { socket } = channel;
     if (!socket || (channel.waiting.length === 0 && !channel.answerNow)) return;
     const items = channel.waiting;
-    for (const item of items) channel.unansweredChars += item.frame.length;
+    for (const item of items) {
+      channel.sentChars.push(item.frame.length);
+      channel.unansweredChars += item.frame.length;
+    }
     const answerNow = channel.answerNow || channel.unansweredChars > MAX_UNANSWERED_CHARS;
-    let first = channel.sentFrom + channel.sent.length;
+    const first = channel.sentFrom + channel.sent.length;
     channel.waiting = [];
     channel.answerNow = false;
     if (channel.sent.length === 0) channel.lastAnswer = this.#now();
@@ -235,7 +240,6 @@ export class RelayChannels {
     try {
       for (const batch of splitBatch(items, first, answerNow)) {
         socket.send(encodeBatch(batch));
-        first += batch.items.length;
       }
     } catch (error) {
       console.error(`[${this.host.log.name()}] relay channel to ${channel.home} failed:`, error);
@@ -253,10 +257,10 @@ export class RelayChannels {
       return;
     }
     channel.lastAnswer = this.#now();
-    if (answer.upTo >= channel.sentFrom + channel.sent.length - 1) channel.unansweredChars = 0;
     const done = Math.min(Math.max(answer.upTo - channel.sentFrom + 1, 0), channel.sent.length);
     const from = channel.sentFrom;
     const answers = channel.sent.splice(0, done);
+    for (const chars of channel.sentChars.splice(0, done)) channel.unansweredChars -= chars;
     channel.sentFrom += done;
     if (answer.undelivered.length === 0) {
       for (const resolve of answers) resolve(true);

@@ -29,6 +29,10 @@ interface Incoming {
   /** Batches that wait for one before them (its relays needed storage or another object), in order. */
   tail: Promise<void>;
   queued: number;
+  /** The channel closed: its sender sends what was not answered for by the room, so nothing more is delivered here. */
+  closed: boolean;
+  /** When the last answer left (Date.now()). */
+  answeredAt: number;
   /** The first pieces of a relay too large for one message (relay-wire.ts), until its last comes. */
   partial: string | null;
   /** The last relay handled, and those not delivered since the last answer. */
@@ -52,6 +56,8 @@ export class RelayReceiver {
     const incoming: Incoming = {
       tail: Promise.resolve(),
       queued: 0,
+      closed: false,
+      answeredAt: Date.now(),
       partial: null,
       upTo: 0,
       undelivered: [],
@@ -67,6 +73,7 @@ export class RelayReceiver {
       this.#take(socket, incoming, this.#assemble(incoming, batch));
     });
     const stop = () => {
+      incoming.closed = true;
       if (incoming.answerTimer) clearTimeout(incoming.answerTimer);
       incoming.answerTimer = null;
       incoming.partial = null;
@@ -126,6 +133,12 @@ export class RelayReceiver {
 
   async #handleLater(socket: ChannelSocket, incoming: Incoming, batch: RelayBatch): Promise<void> {
     for (const [i, { ref, to, frame }] of batch.items.entries()) {
+      if (incoming.closed) return;
+      // Slow deliveries (storage, another object) answer as they go: the sender gives up on a channel
+      // that answers for nothing in 5 s, and this one is making progress.
+      if (Date.now() - incoming.answeredAt >= ANSWER_DELAY_MS && incoming.upTo >= batch.first) {
+        this.#answer(socket, incoming);
+      }
       let delivered = false;
       try {
         delivered = await this.host.delivery.relay(ref, to, frame);
@@ -148,6 +161,7 @@ export class RelayReceiver {
   }
 
   #handled(socket: ChannelSocket, incoming: Incoming, answerNow: boolean): void {
+    if (incoming.closed) return;
     if (answerNow || incoming.undelivered.length > 0) this.#answer(socket, incoming);
     else incoming.answerTimer ??= setTimeout(() => this.#answer(socket, incoming), ANSWER_DELAY_MS);
   }
@@ -155,6 +169,7 @@ export class RelayReceiver {
   #answer(socket: ChannelSocket, incoming: Incoming): void {
     if (incoming.answerTimer) clearTimeout(incoming.answerTimer);
     incoming.answerTimer = null;
+    incoming.answeredAt = Date.now();
     try {
       socket.send(encodeAnswer({ upTo: incoming.upTo, undelivered: incoming.undelivered.splice(0) }));
     } catch {

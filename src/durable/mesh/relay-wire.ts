@@ -48,8 +48,11 @@ const SEPARATOR = "\u0000";
  */
 export const MAX_MESSAGE_CHARS = 256 * 1024;
 
-/** Room, app, receiver and punctuation a relay adds to its batch's header. */
-const itemOverhead = (item: RelayItem) => item.ref.app.length + item.ref.room.length + item.to.length + 16;
+/**
+ * Room, app, receiver and punctuation a relay adds to its batch's header: each
+ * id counted twice, as JSON escapes a room name's quotes and backslashes.
+ */
+const itemOverhead = (item: RelayItem) => 2 * (item.ref.app.length + item.ref.room.length + item.to.length) + 16;
 
 /**
  * `items`, numbered from `first`, as batches of at most {@link MAX_MESSAGE_CHARS}
@@ -84,7 +87,9 @@ export function splitBatch(items: RelayItem[], first: number, answerNow: boolean
     // Too large for a message of its own: in pieces, each filling what its message has room for.
     let at = 0;
     while (at < item.frame.length) {
-      let end = Math.min(item.frame.length, at + MAX_MESSAGE_CHARS - size - itemOverhead(item));
+      // A piece always starts a message of its own (what was before it left in the message before),
+      // so it has room for most of the budget.
+      let end = Math.min(item.frame.length, at + Math.max(MAX_MESSAGE_CHARS - size - itemOverhead(item), 2));
       // Never between the two halves of a surrogate pair: each piece must be valid text.
       const last = item.frame.charCodeAt(end - 1);
       if (end < item.frame.length && last >= 0xd800 && last <= 0xdbff) end--;

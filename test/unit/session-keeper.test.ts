@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ObjectRpc } from "../../src/durable/mesh/object-rpc";
-import { joinRequestCandidate, owedNotice, owedOf } from "../../src/durable/recovery/owed-notices";
+import { joinRequestCandidate, MAX_OWED_NOTES, owedNotice, owedOf } from "../../src/durable/recovery/owed-notices";
 import { SessionClaims } from "../../src/durable/recovery/session-claims";
 import { type KeeperHost, SessionKeeper } from "../../src/durable/recovery/session-keeper";
 import { QUIET_BEFORE_WRITE_MS, SessionLogs } from "../../src/durable/recovery/session-logs";
@@ -220,6 +220,22 @@ describe("join requests to a dropped owner", () => {
     expect(resumed?.handed.events.length).toBeGreaterThan(0);
     // The notes are never sent, nor kept in the log it goes on from.
     expect(resumed?.handed.events.some((e) => e.frame.startsWith("owed-notice:"))).toBe(false);
+  });
+
+  it("keep only the newest notes past their bound, and the session goes on", async () => {
+    const object = keeperWith();
+    await droppedAfter(object, 1);
+    const crowd = MAX_OWED_NOTES + 40;
+    for (let n = 0; n < crowd; n++) expect(await object.keeper.keep("alice", notice(`x${n}`, 10), "lobby")).toBe(true);
+    const notes = (object.store.events(PID) ?? []).filter((e) => owedOf(e.frame) !== null);
+    expect(notes).toHaveLength(MAX_OWED_NOTES);
+    const resumed = await object.claims.resume(
+      { pid: PID, offset: "1", app: "demo" },
+      { ws: {} as WebSocket, tag: "fresh" },
+    );
+    expect(resumed?.handed.owedNotices).toHaveLength(MAX_OWED_NOTES);
+    expect(resumed?.handed.owedNotices[0]).toEqual({ room: "lobby", candidate: `x${crowd - MAX_OWED_NOTES}` });
+    expect(resumed?.handed.owedNotices.at(-1)).toEqual({ room: "lobby", candidate: `x${crowd - 1}` });
   });
 });
 

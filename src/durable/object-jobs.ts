@@ -121,7 +121,11 @@ export function buildObjectJobs(ctx: DurableObjectState, env: Env, config: Socke
     wakeBy: (at) => alarms.wakeByInBackground(at),
     log,
   });
-  const channels = new RelayChannels({ open: (home) => openRelayChannel(stubs.get(home)), log });
+  const channels = new RelayChannels({
+    open: (home) => openRelayChannel(stubs.get(home)),
+    relayByRpc: async (home, item) => (await stubs.get(home).relayBatch([item]))[0] === true,
+    log,
+  });
   const relayReceiver = new RelayReceiver({ delivery, log });
   const gateway = new MeshGateway({
     self,

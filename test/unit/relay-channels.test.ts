@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ChannelSocket } from "../../src/durable/mesh/channel-socket";
-import { CHANNEL_DEADLINE_MS, CHANNEL_IDLE_MS, RelayChannels } from "../../src/durable/mesh/relay-channels";
+import {
+  CHANNEL_DEADLINE_MS,
+  CHANNEL_IDLE_MS,
+  LARGE_RELAY_CHARS,
+  RelayChannels,
+} from "../../src/durable/mesh/relay-channels";
 import { ANSWER_DELAY_MS, RelayReceiver } from "../../src/durable/mesh/relay-receiver";
 import {
   decodeAnswer,
@@ -66,7 +71,13 @@ class FakeEnd implements ChannelSocket {
  */
 function channelsToThere(
   deliver: (to: string) => boolean = () => true,
-  options: { now?: () => number; slow?: (to: string) => Promise<boolean> | undefined; lag?: number } = {},
+  options: {
+    now?: () => number;
+    slow?: (to: string) => Promise<boolean> | undefined;
+    lag?: number;
+    /** Each relay by RPC waits for it. */
+    rpcGate?: Promise<void>;
+  } = {},
 ) {
   const delivered: string[] = [];
   const record = (ok: boolean, frame: string) => {
@@ -83,7 +94,14 @@ function channelsToThere(
     log,
   });
   const opened: FakeEnd[] = [];
+  /** Relays sent by RPC (large ones, and those behind them), as they arrived. */
+  const byRpc: string[] = [];
   const channels = new RelayChannels({
+    relayByRpc: async (_home, { to, frame }) => {
+      await options.rpcGate;
+      byRpc.push(frame);
+      return record(deliver(to), frame);
+    },
     open: async () => {
       const here = new FakeEnd(options.lag);
       const there = new FakeEnd(options.lag);
@@ -101,7 +119,7 @@ function channelsToThere(
     batches: opened.flatMap((end) => end.texts.map((text) => decodeBatch(text)?.items.length)),
     answers: opened.flatMap((end) => (end.other as FakeEnd).texts.map((text) => decodeAnswer(text))),
   });
-  return { channels, delivered, opened, wire };
+  return { channels, delivered, opened, wire, byRpc };
 }
 
 afterEach(() => {
@@ -144,16 +162,16 @@ describe("relay channels", () => {
   it("ask for the answer at once past 1 MiB of relays unanswered", async () => {
     const { channels, wire } = channelsToThere();
     const started = Date.now();
-    const frame = `42["session-description",{"sdp":"${"v".repeat(200_000)}"}]`;
+    const frame = `42["session-description",{"sdp":"${"v".repeat(60_000)}"}]`;
     const sent: Array<Promise<boolean>> = [];
-    for (let n = 0; n < 6; n++) {
+    for (let n = 0; n < 18; n++) {
       sent.push(channels.send("there", { ...item(n), frame }, false));
       await turn();
       await turn();
     }
-    expect(await Promise.all(sent)).toEqual([true, true, true, true, true, true]);
+    expect(await Promise.all(sent)).toEqual(Array(18).fill(true));
     expect(Date.now() - started).toBeLessThan(ANSWER_DELAY_MS);
-    expect(wire().answers[0]).toEqual({ upTo: 6, undelivered: [] });
+    expect(wire().answers[0]).toEqual({ upTo: 18, undelivered: [] });
   });
 
   it("answer at once for a relay that was not delivered, and say which", async () => {
@@ -263,6 +281,7 @@ describe("relay channels", () => {
       open: async () => {
         throw new Error("object unreachable");
       },
+      relayByRpc: async () => true,
       log,
     });
     expect(await Promise.all([channels.send("there", item(1), false), channels.send("there", item(2), true)])).toEqual([
@@ -275,7 +294,7 @@ describe("relay channels", () => {
   it("give up a channel that does not open in time: its relays go by the room, and nothing waits on it", async () => {
     vi.useFakeTimers();
     vi.spyOn(console, "error").mockImplementation(() => {});
-    const channels = new RelayChannels({ open: () => new Promise<never>(() => {}), log });
+    const channels = new RelayChannels({ open: () => new Promise<never>(() => {}), relayByRpc: async () => true, log });
     const sent = channels.send("there", item(1), false);
     const settled = channels.settled();
     await vi.advanceTimersByTimeAsync(CHANNEL_DEADLINE_MS + 1_000);
@@ -301,23 +320,49 @@ describe("relay channels", () => {
     expect(opened).toHaveLength(2);
   });
 
-  it("carry a relay larger than one message in pieces, whole and in order", async () => {
-    const { channels, delivered, opened } = channelsToThere();
-    // An emoji (two UTF-16 units) across every possible cut, and a relay behind it.
-    const large = `42["session-description",{"sdp":"${"a😀".repeat(MAX_MESSAGE_CHARS)}"}]`;
+  it("send a large relay by RPC after the relays before it, those behind it after it, then the channel again", async () => {
+    const { channels, delivered, byRpc, wire } = channelsToThere();
+    const large = `42["session-description",{"sdp":"${"v".repeat(LARGE_RELAY_CHARS)}"}]`;
     const outcomes = await Promise.all([
       channels.send("there", item(1), false),
       channels.send("there", { ...item(2), frame: large }, false),
-      channels.send("there", item(3), true),
+      channels.send("there", item(3), false),
     ]);
     expect(outcomes).toEqual([true, true, true]);
     expect(delivered).toEqual([item(1).frame, large, item(3).frame]);
+    expect(byRpc).toEqual([large, item(3).frame]);
+    // Nothing is left on its way by RPC: the next relay takes the channel again.
+    expect(await channels.send("there", item(4), true)).toBe(true);
+    expect(delivered.at(-1)).toBe(item(4).frame);
+    expect(byRpc).toHaveLength(2);
+    expect(wire().batches.filter((n) => n !== 0)).toEqual([1, 1]);
+  });
+
+  it("settle: waits for a relay on its way by RPC", async () => {
+    let release: () => void = () => {};
+    const rpcGate = new Promise<void>((resolve) => (release = resolve));
+    const { channels, byRpc } = channelsToThere(undefined, { rpcGate });
+    const large = `42["session-description",{"sdp":"${"v".repeat(LARGE_RELAY_CHARS)}"}]`;
+    const held = channels.send("there", { ...item(1), frame: large }, false);
+    let settled = false;
+    const settle = channels.settled().then(() => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(settled).toBe(false);
+    release();
+    await settle;
+    expect(await held).toBe(true);
+    expect(byRpc).toEqual([large]);
+  });
+
+  it("split a turn's relays into messages the runtime takes", async () => {
+    const { channels, delivered, opened } = channelsToThere();
+    const frame = (n: number) => `42["session-description",{"n":${n},"sdp":"${"v".repeat(60_000)}"}]`;
+    const sent = Array.from({ length: 10 }, (_, n) => channels.send("there", { ...item(n), frame: frame(n) }, false));
+    expect(await Promise.all(sent)).toEqual(Array(10).fill(true));
+    expect(delivered).toEqual(Array.from({ length: 10 }, (_, n) => frame(n)));
     const texts = opened[0]?.texts ?? [];
-    expect(texts.length).toBeGreaterThan(3);
-    for (const text of texts) {
-      expect(text.length).toBeLessThanOrEqual(MAX_MESSAGE_CHARS);
-      expect(text).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/); // no half of a pair at a cut
-    }
+    expect(texts.length).toBeGreaterThan(2);
+    for (const text of texts) expect(text.length).toBeLessThanOrEqual(MAX_MESSAGE_CHARS);
   });
 
   it("keep answering every 250 ms, not per relay, when relays keep coming while answers are on their way", async () => {

@@ -1,7 +1,6 @@
 import type { Log } from "../runtime/log";
 import { answerClose, type ChannelSocket, closeChannel } from "./channel-socket";
 import type { LocalDelivery } from "./local-delivery";
-import type { RelayItem } from "./object-rpc";
 import { decodeBatch, encodeAnswer, type RelayBatch } from "./relay-wire";
 
 export interface ReceiverHost {
@@ -33,8 +32,6 @@ interface Incoming {
   closed: boolean;
   /** When the last answer left (Date.now()). */
   answeredAt: number;
-  /** The first pieces of a relay too large for one message (relay-wire.ts), until its last comes. */
-  partial: string | null;
   /** The last relay handled, and those not delivered since the last answer. */
   upTo: number;
   undelivered: number[];
@@ -58,7 +55,6 @@ export class RelayReceiver {
       queued: 0,
       closed: false,
       answeredAt: Date.now(),
-      partial: null,
       upTo: 0,
       undelivered: [],
       answerTimer: null,
@@ -70,32 +66,18 @@ export class RelayReceiver {
         console.error(`[${this.host.log.name()}] relay channel: not a batch; closed`);
         return closeChannel(socket, 1003, "not a batch");
       }
-      this.#take(socket, incoming, this.#assemble(incoming, batch));
+      this.#take(socket, incoming, batch);
     });
     const stop = () => {
       incoming.closed = true;
       if (incoming.answerTimer) clearTimeout(incoming.answerTimer);
       incoming.answerTimer = null;
-      incoming.partial = null;
     };
     socket.addEventListener("close", (event) => {
       stop();
       answerClose(socket, event.code);
     });
     socket.addEventListener("error", stop);
-  }
-
-  /** Joins the pieces of a relay sent in several messages: its pieces are held until its last comes. */
-  #assemble(incoming: Incoming, batch: RelayBatch): RelayBatch {
-    let items = batch.items;
-    const [head] = items;
-    if (incoming.partial !== null && head) {
-      items = [{ ...head, frame: incoming.partial + head.frame }, ...items.slice(1)];
-      incoming.partial = null;
-    }
-    if (!batch.continues) return items === batch.items ? batch : { ...batch, items };
-    incoming.partial = (items[items.length - 1] as RelayItem).frame;
-    return { ...batch, items: items.slice(0, -1) };
   }
 
   #take(socket: ChannelSocket, incoming: Incoming, batch: RelayBatch): void {

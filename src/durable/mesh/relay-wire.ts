@@ -17,9 +17,8 @@ import type { RelayItem } from "./object-rpc";
  * relays is a sync: it only asks for that answer.
  *
  * A message stays under {@link MAX_MESSAGE_CHARS}: relays that would make it
- * larger go in the next one, and a relay larger than that alone goes in
- * pieces, each but the last in a batch marked `"c":1` (its last relay goes on
- * in the next batch, which starts with the same sequence number).
+ * larger go in the next one. No relay is larger than that alone: large ones
+ * go by RPC (relay-channels.ts, `LARGE_RELAY_CHARS`).
  *
  * Receiver to sender, an answer: `{"n":8,"f":[7]}`: every relay up to `n` was
  * handled, and those in `f` were not delivered (their senders ask the room).
@@ -28,8 +27,6 @@ export interface RelayBatch {
   first: number;
   answerNow: boolean;
   items: RelayItem[];
-  /** The last relay's frame goes on in the next batch. */
-  continues?: boolean;
 }
 
 export interface RelayAnswer {
@@ -44,7 +41,6 @@ const SEPARATOR = "\u0000";
 /**
  * The longest message, in UTF-16 code units: at most 3 bytes of UTF-8 each,
  * so 768 KiB, under the 1 MiB the runtime takes in one WebSocket message.
- * A relay is at most about one client frame (1 MB), so it takes one to four.
  */
 export const MAX_MESSAGE_CHARS = 256 * 1024;
 
@@ -56,7 +52,7 @@ const itemOverhead = (item: RelayItem) => 2 * (item.ref.app.length + item.ref.ro
 
 /**
  * `items`, numbered from `first`, as batches of at most {@link MAX_MESSAGE_CHARS}
- * (most often one); `answerNow` rides on the last.
+ * (most often one; an item is never larger alone); `answerNow` rides on the last.
  */
 export function splitBatch(items: RelayItem[], first: number, answerNow: boolean): RelayBatch[] {
   let total = 64;
@@ -66,41 +62,18 @@ export function splitBatch(items: RelayItem[], first: number, answerNow: boolean
   let batch: RelayItem[] = [];
   let size = 64;
   let start = first;
-  const close = (continues: boolean) => {
-    batches.push(
-      continues
-        ? { first: start, answerNow: false, items: batch, continues }
-        : { first: start, answerNow: false, items: batch },
-    );
-    start += continues ? batch.length - 1 : batch.length;
-    batch = [];
-    size = 64;
-  };
   for (const item of items) {
     const cost = item.frame.length + itemOverhead(item);
-    if (size + cost > MAX_MESSAGE_CHARS && batch.length > 0) close(false);
-    if (size + cost <= MAX_MESSAGE_CHARS) {
-      batch.push(item);
-      size += cost;
-      continue;
+    if (size + cost > MAX_MESSAGE_CHARS && batch.length > 0) {
+      batches.push({ first: start, answerNow: false, items: batch });
+      start += batch.length;
+      batch = [];
+      size = 64;
     }
-    // Too large for a message of its own: in pieces, each filling what its message has room for.
-    let at = 0;
-    while (at < item.frame.length) {
-      // A piece always starts a message of its own (what was before it left in the message before),
-      // so it has room for most of the budget.
-      let end = Math.min(item.frame.length, at + Math.max(MAX_MESSAGE_CHARS - size - itemOverhead(item), 2));
-      // Never between the two halves of a surrogate pair: each piece must be valid text.
-      const last = item.frame.charCodeAt(end - 1);
-      if (end < item.frame.length && last >= 0xd800 && last <= 0xdbff) end--;
-      batch.push({ ...item, frame: item.frame.slice(at, end) });
-      if (end < item.frame.length) close(true);
-      else size += end - at + itemOverhead(item);
-      at = end;
-    }
+    batch.push(item);
+    size += cost;
   }
-  if (batch.length > 0) close(false);
-  (batches[batches.length - 1] as RelayBatch).answerNow = answerNow;
+  batches.push({ first: start, answerNow, items: batch });
   return batches;
 }
 
@@ -109,7 +82,6 @@ export function encodeBatch(batch: RelayBatch): string {
     s: batch.first,
     a: batch.answerNow ? 1 : 0,
     t: batch.items.map(({ ref, to }) => [ref.app, ref.room, to]),
-    ...(batch.continues ? { c: 1 } : {}),
   });
   if (batch.items.length === 0) return header;
   return header + SEPARATOR + batch.items.map((item) => item.frame).join(SEPARATOR);
@@ -125,7 +97,7 @@ export function decodeBatch(text: string): RelayBatch | null {
     return null;
   }
   if (typeof header !== "object" || header === null) return null;
-  const { s, a, t, c } = header as { s?: unknown; a?: unknown; t?: unknown; c?: unknown };
+  const { s, a, t } = header as { s?: unknown; a?: unknown; t?: unknown };
   if (!Number.isSafeInteger(s) || !Array.isArray(t) || t.length !== parts.length - 1) return null;
   const items: RelayItem[] = [];
   for (const [i, target] of t.entries()) {
@@ -133,10 +105,7 @@ export function decodeBatch(text: string): RelayBatch | null {
     const [app, room, to] = target as [string, string, string];
     items.push({ ref: { app, room }, to, frame: parts[i + 1] as string });
   }
-  if (c === 1 && items.length === 0) return null;
-  return c === 1
-    ? { first: s as number, answerNow: a === 1, items, continues: true }
-    : { first: s as number, answerNow: a === 1, items };
+  return { first: s as number, answerNow: a === 1, items };
 }
 
 export function encodeAnswer(answer: RelayAnswer): string {

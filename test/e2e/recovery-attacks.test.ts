@@ -1,14 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { expectRelay, setUpRoom } from "../support/call";
 import { eventFrame, FrameClient, socketUrl } from "../support/frame-client";
-import { connectPeer, dropTcp, type TestPeer } from "../support/peer";
+import { comeBack, connectPeer, dropTcp, type TestPeer } from "../support/peer";
 import { RECOVERY_APP, useRecoverySuite } from "../support/recovery-suite";
 import type { DevServer } from "../support/wrangler-dev";
 
 const APP = RECOVERY_APP;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const reconnected = (peer: TestPeer) => new Promise<void>((resolve) => peer.socket.once("connect", () => resolve()));
 /** Resolves true when `promise` settles within `ms`, false otherwise. */
 const within = (promise: Promise<unknown>, ms: number) =>
   Promise.race([promise.then(() => true), sleep(ms).then(() => false)]);
@@ -59,10 +58,7 @@ describe("recovery under attack by holders of the app token", () => {
     first?.client.send(eventFrame("auth-request", { token: appToken, peerinfo: null }, 1));
     const answered = await within(first?.client.ack(1) ?? Promise.resolve(), 3_000);
     // Alice comes back: strangers in no room give way in a full object. These two do not.
-    const back = reconnected(alice);
-    alice.socket.io.reconnection(true);
-    alice.socket.connect();
-    const aliceBack = await within(back, 8_000);
+    const aliceBack = await within(comeBack(alice), 8_000);
     const thrown = /UNIQUE constraint failed: recovery_session\.socket_id/.test(server.output());
     expect({ settled, answered, aliceBack, thrown }).toEqual({
       settled: [true, true],
@@ -92,9 +88,7 @@ describe("recovery under attack by holders of the app token", () => {
       client.send(eventFrame("room-create-request", { auth: auth.data.token }, 2));
       expect(await client.ack(2)).toMatchObject({ ok: true });
     }
-    const back = reconnected(alice);
-    alice.socket.io.reconnection(true);
-    alice.socket.connect();
+    const back = comeBack(alice);
     // Every retry gets 503 (ERR_TOO_MANY_SOCKETS): a socket in some room, any room, never gives way.
     expect(await within(back, 8_000)).toBe(true);
     expect([alice.socket.id, alice.socket.recovered]).toEqual([alice.id, true]);
@@ -122,10 +116,7 @@ describe("recovery under attack by holders of the app token", () => {
     // Alice's blip is not kept: the object's bound is full of sessions that hold nothing.
     expect(server.output()).not.toMatch(/"log":"session-not-kept"/);
     expect(bob.pending().filter(([event]) => event === "room-user-leave")).toEqual([]);
-    const back = reconnected(alice);
-    alice.socket.io.reconnection(true);
-    alice.socket.connect();
-    await back;
+    await comeBack(alice);
     expect([alice.socket.id, alice.socket.recovered]).toEqual([alice.id, true]);
   });
 
@@ -159,10 +150,7 @@ describe("recovery under attack by holders of the app token", () => {
         // Once the owner's session overflowed, its room is gone: ERR_ROOM_NOT_FOUND.
         if (!asked.ok) refused.push(asked.error);
       }
-      const back = reconnected(owner);
-      owner.socket.io.reconnection(true);
-      owner.socket.connect();
-      await back;
+      await comeBack(owner);
       const overflowed = server.output().match(/[^\n]*"log":"session-overflowed"[^\n]*/)?.[0] ?? null;
       expect({ refused, recovered: owner.socket.recovered, sameId: owner.socket.id === owner.id, overflowed }).toEqual({
         refused: [],

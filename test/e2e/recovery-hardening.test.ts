@@ -2,7 +2,7 @@ import { io } from "socket.io-client";
 import { describe, expect, it } from "vitest";
 import { expectRelay, setUpRoom } from "../support/call";
 import { FrameClient, socketUrl } from "../support/frame-client";
-import { connectPeer, dropTcp, type TestPeer } from "../support/peer";
+import { comeBack, connectPeer, dropTcp, reconnected, type TestPeer } from "../support/peer";
 import { RECOVERY_APP, useRecoverySuite } from "../support/recovery-suite";
 import type { DevServer } from "../support/wrangler-dev";
 
@@ -11,7 +11,6 @@ const APP = RECOVERY_APP;
 const PAST_HIBERNATION_MS = 13_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const reconnected = (peer: TestPeer) => new Promise<void>((resolve) => peer.socket.once("connect", () => resolve()));
 const candidate = (n: number) => ({ candidate: `candidate:${n} 1 udp 1 127.0.0.1 9 typ host`, sdpMLineIndex: 0 });
 const pidOf = (peer: TestPeer) => (peer.socket as unknown as { _pid: string })._pid;
 const offsetOf = (peer: TestPeer) => (peer.socket as unknown as { _lastOffset: string })._lastOffset;
@@ -138,10 +137,7 @@ describe("recovery that survives a quiet minute, a leaked id and a crowd", () =>
     await sleep(300);
     const dropped = await claim(server, query, { token: appToken, pid, offset: "999999" });
     expect(dropped.sid).not.toBe(victim.id);
-    const back = reconnected(victim);
-    victim.socket.io.reconnection(true);
-    victim.socket.connect();
-    await back;
+    await comeBack(victim);
     expect([victim.socket.id, victim.socket.recovered]).toEqual([victim.id, true]);
     await expectRelay("offsets", bob, victim, 2);
     expect(bob.pending().filter(([event]) => event === "room-user-leave")).toEqual([]);
@@ -200,10 +196,7 @@ describe("recovery that survives a quiet minute, a leaked id and a crowd", () =>
         return client;
       }),
     );
-    const back = reconnected(alice);
-    alice.socket.io.reconnection(true);
-    alice.socket.connect();
-    await back;
+    await comeBack(alice);
     expect([alice.socket.id, alice.socket.recovered]).toEqual([alice.id, true]);
     // A stranger gave way: closed 4001 (its close frame arrived; ws still waits for the TCP end).
     const closeCodes = () => strangers.map((stranger) => (stranger.ws as unknown as { _closeCode: number })._closeCode);
@@ -260,10 +253,7 @@ describe("recovery that survives a quiet minute, a leaked id and a crowd", () =>
           await candidateOf.socket.emitWithAck("room-join-request", { auth: candidateOf.session, room }),
         ).toMatchObject({ ok: true });
       }
-      const back = reconnected(owner);
-      owner.socket.io.reconnection(true);
-      owner.socket.connect();
-      await back;
+      await comeBack(owner);
       expect([owner.socket.id, owner.socket.recovered]).toEqual([owner.id, true]);
       for (const candidateOf of candidates) {
         expect(await owner.next("room-join-request", (d) => d.peer_id === candidateOf.id)).toMatchObject({ room });

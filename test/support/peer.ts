@@ -114,3 +114,25 @@ export function transportOf(socket: Socket): WebSocket & { _socket: { destroy():
 export function dropTcp(socket: Socket): void {
   transportOf(socket)._socket.destroy();
 }
+
+/** Resolves at `peer`'s next connect, a reconnect included. */
+export function reconnected(peer: TestPeer): Promise<void> {
+  return new Promise((resolve) => peer.socket.once("connect", () => resolve()));
+}
+
+/**
+ * A peer whose client was kept from reconnecting (`socket.io.reconnection(false)`)
+ * comes back now; resolves once it is connected again.
+ *
+ * @example
+ * alice.socket.io.reconnection(false);
+ * dropTcp(alice.socket);
+ * // ... what happens while she is away ...
+ * await comeBack(alice);
+ */
+export function comeBack(peer: TestPeer): Promise<void> {
+  const back = reconnected(peer);
+  peer.socket.io.reconnection(true);
+  peer.socket.connect();
+  return back;
+}

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 
-/** A server the bench runs as a Node child process of its own, so that its CPU is its own. */
+/** A server the bench runs as a process of its own, so that its CPU is its own. */
 export interface ChildServer {
   url: string;
   pid: number;
@@ -15,28 +15,47 @@ export interface ChildServer {
  * @example const node = await startChildServer("bench/node-server/main.ts", { TOKEN_SECRET: secret });
  */
 export async function startChildServer(entry: string, env: Record<string, string> = {}): Promise<ChildServer> {
-  const child = spawn(process.execPath, ["--import", "tsx", entry], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+  return startProcess(process.execPath, ["--import", "tsx", entry], {
+    name: entry,
+    env,
+    timeoutMs: 30_000,
+    ready: (output) => {
+      const match = /listening (\d+)/.exec(output);
+      return match ? `http://127.0.0.1:${match[1]}` : null;
+    },
   });
+}
+
+/**
+ * Starts `command` and waits until its output (stdout and stderr) says it is
+ * ready: `ready` returns its URL then, null before. Killed if the bench exits
+ * first; `stop` asks it to end (SIGTERM), and kills it after 5 s.
+ */
+export async function startProcess(
+  command: string,
+  args: string[],
+  options: { name: string; ready: (output: string) => string | null; env?: Record<string, string>; timeoutMs: number },
+): Promise<ChildServer> {
+  const child = spawn(command, args, { env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
   const orphanGuard = () => child.kill("SIGKILL");
   process.once("exit", orphanGuard);
   let output = "";
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${entry} did not start:\n${output}`)), 30_000);
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stdout.on("data", (chunk: Buffer) => {
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${options.name} did not start:\n${output}`)), options.timeoutMs);
+    const read = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /listening (\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`${entry} exited with ${code}:\n${output}`)));
+      const ready = options.ready(output);
+      if (ready === null) return;
+      clearTimeout(timer);
+      resolve(ready);
+    };
+    child.stdout.on("data", read);
+    child.stderr.on("data", read);
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`${options.name} exited with ${code}:\n${output}`)));
   });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     pid: child.pid ?? 0,
     output: () => output,
     stop: async () => {
